@@ -1,0 +1,3 @@
+using Lotse.Commands;
+
+return await LotseCli.RunAsync(args);

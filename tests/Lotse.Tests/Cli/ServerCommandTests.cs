@@ -1,0 +1,98 @@
+using System.Security.Cryptography;
+
+namespace Lotse.Tests.Cli;
+
+/// <summary>The real executable: start-up, shutdown, and one-line errors for bad input.</summary>
+public sealed class ServerCommandTests : IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private readonly string _dir = Directory.CreateTempSubdirectory("lotse-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static void AssertOneLineError((int ExitCode, string Output) result, string expected)
+    {
+        Assert.NotEqual(0, result.ExitCode);
+        var lines = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var errors = lines.Where(l => l.StartsWith("lotse: ", StringComparison.Ordinal)).ToList();
+        Assert.Single(errors);
+        Assert.Contains(expected, errors[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Output, StringComparison.Ordinal); // no stack trace
+    }
+
+    [Fact]
+    public async Task Version_PrintsTheVersion()
+    {
+        var (exit, output) = await LotseProcess.RunAsync(Timeout, "--version");
+        Assert.Equal(0, exit);
+        Assert.Matches(@"^\d+\.\d+\.\d+", output.Trim());
+    }
+
+    [Fact]
+    public async Task Agent_NotYetAvailable_ExitsWithAClearMessage()
+    {
+        var (exit, output) = await LotseProcess.RunAsync(Timeout, "agent", "--data-dir", _dir);
+        Assert.Equal(2, exit);
+        Assert.Contains("not yet available", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Server_StartsCreatesTheDatabaseAndStopsOnSigterm()
+    {
+        using var running = LotseProcess.Start("server", "--data-dir", _dir);
+        Assert.True(await running.WaitForOutputAsync("Datastore ready at revision", Timeout), running.Output);
+        Assert.True(File.Exists(Path.Combine(_dir, "server", "db", "state.db")));
+        running.Terminate();
+        Assert.Equal(0, await running.WaitForExitAsync(Timeout));
+        Assert.Contains("Lotse server stopped", running.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Server_CorruptDatabase_OneLineErrorAndFileUntouched()
+    {
+        var db = Path.Combine(_dir, "server", "db", "state.db");
+        Directory.CreateDirectory(Path.GetDirectoryName(db)!);
+        var garbage = new byte[64 * 1024];
+        new Random(7).NextBytes(garbage);
+        await File.WriteAllBytesAsync(db, garbage);
+        var before = SHA256.HashData(garbage);
+
+        var result = await LotseProcess.RunAsync(Timeout, "server", "--data-dir", _dir);
+
+        AssertOneLineError(result, db);
+        Assert.Equal(before, SHA256.HashData(await File.ReadAllBytesAsync(db)));
+        Assert.False(File.Exists(db + "-wal") && new FileInfo(db + "-wal").Length > 0);
+    }
+
+    [Fact]
+    public async Task Server_DataDirUnderAFile_OneLineError()
+    {
+        var file = Path.Combine(_dir, "plain-file");
+        await File.WriteAllTextAsync(file, "x");
+        var result = await LotseProcess.RunAsync(Timeout, "server", "--data-dir", Path.Combine(file, "data"));
+        AssertOneLineError(result, file);
+    }
+
+    [Fact]
+    public async Task Server_UnreachableEtcd_OneLineError()
+    {
+        var result = await LotseProcess.RunAsync(Timeout, "server", "--data-dir", _dir, "--datastore-endpoint", "http://127.0.0.1:1");
+        AssertOneLineError(result, "127.0.0.1:1");
+    }
+
+    [Fact]
+    public async Task Server_UnsupportedEndpoint_OneLineError()
+    {
+        var result = await LotseProcess.RunAsync(Timeout, "server", "--data-dir", _dir, "--datastore-endpoint", "postgres://db");
+        AssertOneLineError(result, "unsupported --datastore-endpoint");
+    }
+
+    [Fact]
+    public async Task Server_BadConfigFile_OneLineError()
+    {
+        var config = Path.Combine(_dir, "config.yaml");
+        await File.WriteAllTextAsync(config, "datastore-endpoint: [\n");
+        var result = await LotseProcess.RunAsync(Timeout, "server", "--config", config, "--data-dir", _dir);
+        AssertOneLineError(result, config);
+    }
+}

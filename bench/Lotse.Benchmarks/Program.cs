@@ -1,0 +1,13 @@
+using BenchmarkDotNet.Running;
+using Lotse.Benchmarks.Storage;
+
+// `dotnet run -c Release --project bench/Lotse.Benchmarks -- store [sqlite|etcd|all]` runs the store
+// harness (throughput and latency percentiles beside the raw baselines, in one run);
+// anything else is handed to BenchmarkDotNet (`-- --filter '*'`).
+if (args.Length > 0 && args[0] == "store")
+{
+    return await StoreHarness.RunAsync(args[1..]);
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(StoreHarness).Assembly).Run(args);
+return 0;

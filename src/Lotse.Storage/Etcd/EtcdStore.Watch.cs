@@ -11,8 +11,8 @@ public sealed partial class EtcdStore
     /// <summary>How often an idle watch asks etcd for a progress notification (etcd's own is every 10 minutes).</summary>
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
 
-    /// <summary>How many times a broken watch stream is re-established before the watch ends.</summary>
-    private const int ReconnectAttempts = 5;
+    /// <summary>How long a broken watch keeps trying to re-establish itself before it ends.</summary>
+    private static readonly TimeSpan ReconnectFor = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// One gRPC Watch stream per call, created at afterRevision + 1 with previous values. A broken stream
@@ -24,6 +24,7 @@ public sealed partial class EtcdStore
     {
         var last = afterRevision;
         var failures = 0;
+        DateTime? brokenSince = null;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -95,6 +96,7 @@ public sealed partial class EtcdStore
                 }
 
                 failures = 0;
+                brokenSince = null;
                 if (response.Created && response.Events.Count == 0)
                 {
                     continue;
@@ -142,7 +144,9 @@ public sealed partial class EtcdStore
 
             LogWatchBroken(_endpoints.Urls[index], last, broken!.Message);
             _endpoints.Failed(index);
-            if (++failures > ReconnectAttempts * _endpoints.Count)
+            failures++;
+            brokenSince ??= DateTime.UtcNow;
+            if (DateTime.UtcNow - brokenSince > ReconnectFor)
             {
                 throw new WatchEndedException(last, $"etcd is unreachable: {broken.Message}", broken);
             }

@@ -75,7 +75,8 @@ internal static class SqliteOpener
                 var check = Scalar(connection, "PRAGMA quick_check(1)")?.ToString();
                 if (check != "ok")
                 {
-                    throw new StoreException($"the datastore {path} is corrupt ({check}); restore it from a backup or move it away to start empty");
+                    var reason = (check ?? "no answer").ReplaceLineEndings(" ");
+                    throw new StoreException($"the datastore {path} is corrupt ({(reason.Length > 120 ? reason[..120] + "…" : reason)}); restore it from a backup or move it away to start empty");
                 }
 
                 if (HasTable(connection, "meta") && Convert.ToInt64(Scalar(connection, "SELECT value FROM meta WHERE key = 'schema_version'") ?? 0L) > SqliteSchema.Version)

@@ -18,7 +18,7 @@ public sealed partial class SqliteStore : IStore
     private readonly SqliteConnection _writer;
     private readonly FileStream _lock;
     private readonly Channel<WriteOp> _queue = Channel.CreateUnbounded<WriteOp>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly EventRing _ring = new(16_384);
+    private readonly EventRing _ring;
     private readonly CancellationTokenSource _stop = new();
     private readonly TimeProvider _time;
     private readonly ILogger<SqliteStore> _logger;
@@ -41,6 +41,7 @@ public sealed partial class SqliteStore : IStore
         _time = time;
         _logger = logger;
         _tuning = tuning;
+        _ring = new EventRing(tuning.RingCapacity);
         _readConnectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWrite, Cache = SqliteCacheMode.Private, Pooling = true, DefaultTimeout = 30 }.ToString();
         PrepareWriterCommands();
         _writerLoop = Task.Run(WriterLoopAsync);

@@ -11,6 +11,9 @@ internal sealed record SqliteStoreTuning
     /// <summary>How many revisions one compaction transaction covers (keeps each under a few ms).</summary>
     public int CompactionBatchRevisions { get; init; } = 500;
 
+    /// <summary>How many recent events watchers are served from memory.</summary>
+    public int RingCapacity { get; init; } = 16_384;
+
     /// <summary>How often expired keys are swept and the WAL is checkpointed.</summary>
     public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromSeconds(1);
 }

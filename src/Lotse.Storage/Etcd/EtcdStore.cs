@@ -29,6 +29,9 @@ public sealed partial class EtcdStore : IStore
         _leases = new EtcdLeases(this);
     }
 
+    /// <summary>The channel in use (benchmarks measure raw etcd calls through the very same one).</summary>
+    internal Grpc.Net.Client.GrpcChannel Channel => _endpoints.Current.Channel;
+
     public static async Task<IStore> ConnectAsync(StoreOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
     {
         var endpoints = new EtcdEndpoints(options);

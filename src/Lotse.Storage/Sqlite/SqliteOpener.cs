@@ -99,7 +99,17 @@ internal static class SqliteOpener
             Execute(connection, "PRAGMA journal_size_limit = 67108864");
             Execute(connection, "PRAGMA busy_timeout = 30000");
             Execute(connection, "PRAGMA cache_size = -16000");
+            var hadCurrent = exists && HasTable(connection, "current");
             Execute(connection, SqliteSchema.Create);
+            if (!hadCurrent)
+            {
+                // A log without the current-keys table (or a new file): derive it from the log.
+                Execute(connection, """
+                    INSERT OR REPLACE INTO current (name, id)
+                    SELECT kv.name, kv.id FROM kv JOIN (SELECT MAX(id) AS id FROM kv GROUP BY name) latest ON latest.id = kv.id
+                    WHERE kv.deleted = 0
+                    """);
+            }
             var revision = Convert.ToInt64(Scalar(connection, "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'kv'), 0)") ?? 0L);
             var compact = Convert.ToInt64(Scalar(connection, "SELECT value FROM meta WHERE key = 'compact_revision'") ?? 0L);
             return (connection, revision, compact);

@@ -24,6 +24,10 @@ internal static class SqliteSchema
         );
         CREATE INDEX IF NOT EXISTS kv_name_id ON kv (name, id);
         CREATE INDEX IF NOT EXISTS kv_expires ON kv (expires) WHERE expires > 0;
+        CREATE TABLE IF NOT EXISTS current (
+            name TEXT PRIMARY KEY,
+            id INTEGER NOT NULL
+        ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS meta (
             key TEXT PRIMARY KEY,
             value INTEGER NOT NULL
@@ -38,6 +42,21 @@ internal static class SqliteSchema
         VALUES ($name, $created, $deleted, $create_revision, $prev_revision, $lease, $expires, $value)
         RETURNING id
         """;
+
+    /// <summary>The live keys of a range now (the writer keeps <c>current</c> in step with the log).</summary>
+    public const string RangeNow = """
+        SELECT c.name, kv.id, kv.create_revision, kv.value, kv.lease
+        FROM current AS c JOIN kv ON kv.id = c.id
+        WHERE c.name >= $start AND c.name < $end
+        ORDER BY c.name
+        LIMIT $limit
+        """;
+
+    public const string CountNow = "SELECT COUNT(*) FROM current WHERE name >= $start AND name < $end";
+
+    public const string SetCurrent = "INSERT INTO current (name, id) VALUES ($name, $id) ON CONFLICT (name) DO UPDATE SET id = excluded.id";
+
+    public const string DeleteCurrent = "DELETE FROM current WHERE name = $name";
 
     /// <summary>The live keys of a range at a revision: each key's newest row at or below it, unless a tombstone.</summary>
     public const string RangeAt = """

@@ -46,33 +46,47 @@ public sealed partial class SqliteStore
             using var connection = OpenReader();
             using var transaction = connection.BeginTransaction(deferred: true); // one snapshot for rows and count
             CheckCompacted(connection, transaction, request.AtRevision);
-            long count;
-            using (var countCommand = connection.CreateCommand())
-            {
-                countCommand.Transaction = transaction;
-                countCommand.CommandText = SqliteSchema.CountAt;
-                Bind(countCommand, start, end, revision);
-                count = (long)countCommand.ExecuteScalar()!;
-            }
 
-            if (request.CountOnly)
+            // The snapshot's own revision: reads "now", or at a revision nothing has been written after,
+            // use the current-keys table; older revisions resolve each key's row from the log.
+            using (var snapshot = connection.CreateCommand())
             {
-                return new RangeResult([], revision, false, count);
-            }
+                snapshot.Transaction = transaction;
+                snapshot.CommandText = "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'kv'), 0)";
+                var snapshotRevision = (long)snapshot.ExecuteScalar()!;
+                if (request.AtRevision == 0)
+                {
+                    revision = snapshotRevision;
+                }
 
-            var items = new List<KeyValue>();
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = SqliteSchema.RangeAt;
-            Bind(command, start, end, revision);
-            command.Parameters.AddWithValue("$limit", request.Limit > 0 ? request.Limit : -1);
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                items.Add(new KeyValue(reader.GetString(0), reader.IsDBNull(3) ? [] : (byte[])reader.GetValue(3), reader.GetInt64(2), reader.GetInt64(1), reader.GetInt64(4)));
-            }
+                var now = revision == snapshotRevision;
+                var items = new List<KeyValue>();
+                if (!request.CountOnly)
+                {
+                    using var command = connection.CreateCommand();
+                    command.Transaction = transaction;
+                    command.CommandText = now ? SqliteSchema.RangeNow : SqliteSchema.RangeAt;
+                    Bind(command, start, end, revision);
+                    command.Parameters.AddWithValue("$limit", request.Limit > 0 ? request.Limit : -1);
+                    using var reader = command.ExecuteReader();
+                    while (reader.Read())
+                    {
+                        items.Add(new KeyValue(reader.GetString(0), reader.IsDBNull(3) ? [] : (byte[])reader.GetValue(3), reader.GetInt64(2), reader.GetInt64(1), reader.GetInt64(4)));
+                    }
+                }
 
-            return new RangeResult(items, revision, items.Count < count, count);
+                long count = items.Count;
+                if (request.CountOnly || (request.Limit > 0 && items.Count == request.Limit))
+                {
+                    using var countCommand = connection.CreateCommand();
+                    countCommand.Transaction = transaction;
+                    countCommand.CommandText = now ? SqliteSchema.CountNow : SqliteSchema.CountAt;
+                    Bind(countCommand, start, end, revision);
+                    count = (long)countCommand.ExecuteScalar()!;
+                }
+
+                return new RangeResult(items, revision, items.Count < count, count);
+            }
         }
         catch (SqliteException ex)
         {

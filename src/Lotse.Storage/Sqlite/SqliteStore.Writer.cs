@@ -7,6 +7,8 @@ public sealed partial class SqliteStore
 {
     private SqliteCommand _latest = null!;
     private SqliteCommand _insert = null!;
+    private SqliteCommand _setCurrent = null!;
+    private SqliteCommand _deleteCurrent = null!;
 
     private void PrepareWriterCommands()
     {
@@ -23,12 +25,25 @@ public sealed partial class SqliteStore
         }
 
         _insert.Prepare();
+
+        _setCurrent = _writer.CreateCommand();
+        _setCurrent.CommandText = SqliteSchema.SetCurrent;
+        _setCurrent.Parameters.Add("$name", SqliteType.Text);
+        _setCurrent.Parameters.Add("$id", SqliteType.Integer);
+        _setCurrent.Prepare();
+
+        _deleteCurrent = _writer.CreateCommand();
+        _deleteCurrent.CommandText = SqliteSchema.DeleteCurrent;
+        _deleteCurrent.Parameters.Add("$name", SqliteType.Text);
+        _deleteCurrent.Prepare();
     }
 
     private void DisposeWriterCommands()
     {
         _latest.Dispose();
         _insert.Dispose();
+        _setCurrent.Dispose();
+        _deleteCurrent.Dispose();
     }
 
     private async Task<WriteResult> EnqueueAsync(WriteOp op, CancellationToken cancellationToken)
@@ -163,6 +178,20 @@ public sealed partial class SqliteStore
         if (inserted != id)
         {
             throw new InvalidOperationException($"revision sequence broken: expected row {id}, got {inserted}");
+        }
+
+        if (delete)
+        {
+            _deleteCurrent.Transaction = transaction;
+            _deleteCurrent.Parameters[0].Value = op.Key;
+            _deleteCurrent.ExecuteNonQuery();
+        }
+        else
+        {
+            _setCurrent.Transaction = transaction;
+            _setCurrent.Parameters[0].Value = op.Key;
+            _setCurrent.Parameters[1].Value = id;
+            _setCurrent.ExecuteNonQuery();
         }
 
         if (delete)

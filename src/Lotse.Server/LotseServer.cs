@@ -38,7 +38,15 @@ public static partial class LotseServer
         builder.Services.AddLotseStore(store, storeOptions);
         using var host = builder.Build();
         LogPhase(log, "Lotse server is running (the API server is not part of this build yet; Ctrl-C stops it)");
-        await host.RunAsync(cancellationToken);
+        try
+        {
+            await host.RunAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // stopped while starting: as clean as a stop after
+        }
+
         LogPhase(log, "Lotse server stopped");
     }
 

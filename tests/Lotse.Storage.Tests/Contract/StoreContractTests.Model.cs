@@ -32,7 +32,8 @@ public abstract partial class StoreContractTests
             var key = $"{prefix}{op.Key}";
             var value = $"v{index}";
             var present = model.TryGetValue(key, out var current);
-            var expected = present ? (op.Stale ? current.Mod - 1 : current.Mod) : 3;
+            // A stale expectation is one the key never had (its next revision); 0 would mean "any".
+            var expected = present ? (op.Stale ? current.Mod + 1 : current.Mod) : 3;
             WriteResult result;
             WriteStatus want;
             switch (op.Kind)

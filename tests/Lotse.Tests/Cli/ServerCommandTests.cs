@@ -40,7 +40,7 @@ public sealed class ServerCommandTests : IDisposable
     public async Task Server_StartsCreatesTheDatabaseAndStopsOnSigterm()
     {
         using var running = LotseProcess.Start("server", "--data-dir", _dir);
-        Assert.True(await running.WaitForOutputAsync("Datastore ready at revision", Timeout), running.Output);
+        Assert.True(await running.WaitForOutputAsync("Lotse server is running", Timeout), running.Output);
         Assert.True(File.Exists(Path.Combine(_dir, "server", "db", "state.db")));
         running.Terminate();
         Assert.Equal(0, await running.WaitForExitAsync(Timeout));

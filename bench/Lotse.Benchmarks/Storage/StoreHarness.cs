@@ -59,6 +59,47 @@ internal static class StoreHarness
 
             Directory.Delete(dir, true);
         }
+
+        rows.Add(await CompactionStallAsync(operations));
+    }
+
+    /// <summary>
+    /// Writers keep writing while a large history is compacted: their worst latencies show whether
+    /// compaction (in batches, behind ordinary writes) ever holds a writer up.
+    /// </summary>
+    private static async Task<string[]> CompactionStallAsync(int operations)
+    {
+        var dir = Directory.CreateTempSubdirectory("lotse-bench-compact-").FullName;
+        try
+        {
+            await using var store = await SqliteStore.OpenAsync(new StoreOptions { SqlitePath = Path.Combine(dir, "state.db"), CompactionInterval = TimeSpan.Zero }, NullLoggerFactory.Instance);
+            var keys = 500;
+            var revisions = new long[keys];
+            for (var i = 0; i < keys; i++)
+            {
+                revisions[i] = (await store.CreateAsync($"/registry/history/{i:D4}", Value)).Revision;
+            }
+
+            var history = Math.Max(20_000, operations * 10);
+            for (var round = 0; round < history / keys; round++)
+            {
+                var results = await Task.WhenAll(Enumerable.Range(0, keys).Select(i => store.UpdateAsync($"/registry/history/{i:D4}", Value, revisions[i])));
+                for (var i = 0; i < keys; i++)
+                {
+                    revisions[i] = results[i].Revision;
+                }
+            }
+
+            var target = await store.GetCurrentRevisionAsync();
+            var compaction = store.CompactAsync(target);
+            var writes = await RunAsync(operations, 4, i => store.CreateAsync($"/registry/during/{i:D8}", Value));
+            await compaction;
+            return Row("sqlite", $"create during compaction of {target} revisions (max {writes.Latency.At(100) / 1000:F1} ms)", 4, writes, null);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
     }
 
     /// <summary>create, update, get, range(1000) and watch delivery against one store.</summary>

@@ -1,13 +1,21 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using Lotse.ApiServer;
+using Lotse.ApiServer.Authentication;
+using Lotse.ApiServer.Security;
 using Lotse.Storage;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Lotse.Server;
 
 /// <summary>
-/// The composition root of <c>lotse server</c>. Start order: open the store (fail fast with one
-/// line), then start the host's services. The API server joins here with its own issue.
+/// The composition root of <c>lotse server</c>. Start order, each step gating the next: the store
+/// (fail fast with one line), the cluster's certificates, the join token and admin kubeconfig, the
+/// API server's caches and system objects, then HTTPS. Components that are clients of the API
+/// (controllers, scheduler, agent) join here with their own issues.
 /// </summary>
 public static partial class LotseServer
 {
@@ -32,22 +40,85 @@ public static partial class LotseServer
         await using var store = await StoreFactory.OpenAsync(storeOptions, loggerFactory, cancellationToken);
         LogPhase(log, $"Datastore ready at revision {await store.GetCurrentRevisionAsync(cancellationToken)}");
 
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Logging.ClearProviders();
-        configureLogging(builder.Logging);
-        builder.Services.AddLotseStore(store, storeOptions);
-        using var host = builder.Build();
-        LogPhase(log, "Lotse server is running (the API server is not part of this build yet; Ctrl-C stops it)");
+        var advertise = options.AdvertiseAddress is { Length: > 0 } a ? a : HostAddress();
+        var pki = ClusterPki.LoadOrCreate(options.TlsDir, new PkiOptions
+        {
+            ClusterDomain = options.ClusterDomain,
+            ServiceCidr = options.ServiceCidr,
+            TlsSans = [.. options.TlsSans, advertise],
+        }, TimeProvider.System);
+        LogPhase(log, $"Certificates ready in {options.TlsDir}");
+
+        var token = JoinToken.LoadOrCreate(options.TokenFile, options.Token, pki.ServerCaPem);
+        var joinToken = JoinToken.Parse(token);
+        var server = $"https://{(options.BindAddress is "0.0.0.0" or "::" ? "127.0.0.1" : options.BindAddress)}:{options.HttpsListenPort}";
+        var (adminCert, adminKey) = pki.AdminCredentials;
+        Kubeconfig.Write(options.WriteKubeconfig, Kubeconfig.Render(server, pki.ServerCaPem, adminCert, adminKey), options.WriteKubeconfigMode);
+        LogPhase(log, $"Wrote the admin kubeconfig to {options.WriteKubeconfig}");
+
+        var apiOptions = new ApiServerOptions
+        {
+            BindAddress = options.BindAddress,
+            HttpsPort = options.HttpsListenPort,
+            AdvertiseAddress = advertise,
+            TlsDir = options.TlsDir,
+            TlsSans = options.TlsSans,
+            ServiceCidr = options.ServiceCidr,
+            ClusterCidr = options.ClusterCidr,
+            ClusterDomain = options.ClusterDomain,
+            TokenAuthFile = options.TokenAuthFile,
+            AnonymousAuth = options.AnonymousAuth,
+        };
+        await using var app = ApiServerHost.Build(
+            apiOptions,
+            store,
+            pki.ServingCertificate,
+            certificate => pki.IsClientCertificateTrusted(certificate, out var user, out var groups) ? new UserInfo(user, [.. groups, UserInfo.Authenticated]) : null,
+            [t => joinToken.SecretMatches(t) ? new UserInfo("lotse:server-token", ["system:masters", UserInfo.Authenticated]) : null],
+            configureLogging);
+        await ApiServerHost.InitializeAsync(app, cancellationToken);
+        var compactor = new AutoCompactor(store, storeOptions.CompactionInterval, storeOptions.CompactionRetainRevisions, loggerFactory.CreateLogger<AutoCompactor>());
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var compaction = compactor.RunAsync(stopping.Token);
+        await app.StartAsync(cancellationToken);
+        LogPhase(log, $"API server listening on https://{options.BindAddress}:{options.HttpsListenPort}");
+        LogPhase(log, $"Lotse server is running; run: kubectl --kubeconfig {options.WriteKubeconfig} get namespaces");
         try
         {
-            await host.RunAsync(cancellationToken);
+            await Task.Delay(Timeout.Infinite, cancellationToken);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
-            // stopped while starting: as clean as a stop after
         }
 
+        LogPhase(log, "Shutting down");
+        await stopping.CancelAsync();
+        await compaction.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await app.StopAsync(stopTimeout.Token);
         LogPhase(log, "Lotse server stopped");
+    }
+
+    /// <summary>This host's first up, non-loopback IPv4 address (what K3s advertises by default), else 127.0.0.1.</summary>
+    internal static string HostAddress()
+    {
+        foreach (var nic in NetworkInterface.GetAllNetworkInterfaces())
+        {
+            if (nic.OperationalStatus != OperationalStatus.Up || nic.NetworkInterfaceType == NetworkInterfaceType.Loopback)
+            {
+                continue;
+            }
+
+            foreach (var address in nic.GetIPProperties().UnicastAddresses)
+            {
+                if (address.Address.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(address.Address))
+                {
+                    return address.Address.ToString();
+                }
+            }
+        }
+
+        return "127.0.0.1";
     }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "{Phase}")]

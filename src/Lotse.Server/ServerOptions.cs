@@ -1,6 +1,6 @@
 namespace Lotse.Server;
 
-/// <summary>Everything <c>lotse server</c> was told, from flags and the config file.</summary>
+/// <summary>Everything <c>lotse server</c> was told, from flags and the config file (K3s names).</summary>
 public sealed record ServerOptions
 {
     public required string DataDir { get; init; }
@@ -18,5 +18,34 @@ public sealed record ServerOptions
 
     public long CompactRetainRevisions { get; init; } = 1000;
 
+    public string BindAddress { get; init; } = "0.0.0.0";
+
+    public int HttpsListenPort { get; init; } = 6443;
+
+    /// <summary>The address written into the kubeconfig and the kubernetes endpoints; empty = this host's first address.</summary>
+    public string? AdvertiseAddress { get; init; }
+
+    public IReadOnlyList<string> TlsSans { get; init; } = [];
+
+    public string ClusterCidr { get; init; } = "10.42.0.0/16";
+
+    public string ServiceCidr { get; init; } = "10.43.0.0/16";
+
+    public string ClusterDomain { get; init; } = "cluster.local";
+
+    public string WriteKubeconfig { get; init; } = "/etc/lotse/lotse.yaml";
+
+    public int WriteKubeconfigMode { get; init; } = Convert.ToInt32("600", 8);
+
+    public string? Token { get; init; }
+
+    public string? TokenAuthFile { get; init; }
+
+    public bool AnonymousAuth { get; init; }
+
     public string DatabasePath => Path.Combine(DataDir, "server", "db", "state.db");
+
+    public string TlsDir => Path.Combine(DataDir, "server", "tls");
+
+    public string TokenFile => Path.Combine(DataDir, "server", "token");
 }

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Reflection;
+using Lotse.ApiServer;
+using Lotse.ApiServer.Errors;
 using Lotse.Configuration;
 using Lotse.Storage;
 
@@ -28,14 +30,18 @@ internal static class LotseCli
             parsed = ConfigFile.Merge(root, parsed, args);
             return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception ex) when (ex is StoreException or ConfigException or UnauthorizedAccessException or IOException)
-        {
-            await Console.Error.WriteLineAsync($"lotse: {OneLine(ex.Message)}");
-            return 1;
-        }
         catch (OperationCanceledException)
         {
             return 130;
+        }
+        catch (Exception ex)
+        {
+            // Users get one line: what is wrong and, from the thrower, what to do. Expected failures
+            // (a bad database, flag, certificate or port) say so plainly; anything else names its type.
+            var expected = ex is StoreException or ConfigException or StartupException or StatusException or UnauthorizedAccessException or IOException
+                || ex is System.Net.Sockets.SocketException || ex.InnerException is System.Net.Sockets.SocketException;
+            await Console.Error.WriteLineAsync(expected ? $"lotse: {OneLine(ex.Message)}" : $"lotse: unexpected {ex.GetType().Name}: {OneLine(ex.Message)}");
+            return 1;
         }
     }
 

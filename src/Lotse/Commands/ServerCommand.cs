@@ -28,10 +28,29 @@ internal static class ServerCommand
             DefaultValueFactory = _ => 1000,
         };
 
+        var bindAddress = new Option<string>("--bind-address") { Description = "Address the API server listens on", DefaultValueFactory = _ => "0.0.0.0" };
+        var httpsPort = new Option<int>("--https-listen-port") { Description = "Port the API server listens on (HTTPS)", DefaultValueFactory = _ => 6443 };
+        var advertiseAddress = new Option<string?>("--advertise-address") { Description = "Address clients and the kubernetes endpoints use (default: this host's first IPv4 address)" };
+        var tlsSan = new Option<string[]>("--tls-san") { Description = "Extra host names or IPs in the serving certificate (repeatable)", AllowMultipleArgumentsPerToken = false, DefaultValueFactory = _ => [] };
+        var clusterCidr = new Option<string>("--cluster-cidr") { Description = "Pod network range", DefaultValueFactory = _ => "10.42.0.0/16" };
+        var serviceCidr = new Option<string>("--service-cidr", "--service-cluster-ip-range") { Description = "Service cluster IP range", DefaultValueFactory = _ => "10.43.0.0/16" };
+        var clusterDomain = new Option<string>("--cluster-domain") { Description = "Cluster domain", DefaultValueFactory = _ => "cluster.local" };
+        var writeKubeconfig = new Option<string>("--write-kubeconfig", "-o") { Description = "Write the admin kubeconfig to this file", DefaultValueFactory = _ => DefaultKubeconfig() };
+        var writeKubeconfigMode = new Option<string>("--write-kubeconfig-mode") { Description = "File mode of the kubeconfig (octal)", DefaultValueFactory = _ => "0600" };
+        var token = new Option<string?>("--token", "-t") { Description = "Shared secret for joining agents (default: generated and kept in <data-dir>/server/token)" };
+        var tokenAuthFile = new Option<string?>("--token-auth-file") { Description = "Static bearer tokens file (token,user,uid,\"groups\")" };
+        var anonymousAuth = new Option<bool>("--anonymous-auth") { Description = "Serve anonymous requests (as system:anonymous)" };
+        var disableAgent = new Option<bool>("--disable-agent") { Description = "Do not run a node agent on this host (the default until the node agent lands)" };
+
         var command = new Command(
             "server",
-            "Run the control plane. For now it opens (or creates) the datastore and keeps it compacted; "
-            + "the API server, controllers and node agent join in later releases.");
+            "Run the control plane: the datastore and the Kubernetes API server (HTTPS on 6443), with an admin "
+            + "kubeconfig for kubectl. Controllers, the scheduler and the node agent join in later releases.");
+        foreach (var option in new Option[] { bindAddress, httpsPort, advertiseAddress, tlsSan, clusterCidr, serviceCidr, clusterDomain, writeKubeconfig, writeKubeconfigMode, token, tokenAuthFile, anonymousAuth, disableAgent })
+        {
+            command.Options.Add(option);
+        }
+
         common.AddTo(command);
         command.Options.Add(endpoint);
         command.Options.Add(caFile);
@@ -51,10 +70,40 @@ internal static class ServerCommand
                 DatastoreKeyFile = parsed.GetValue(keyFile),
                 CompactInterval = parsed.GetValue(compactInterval),
                 CompactRetainRevisions = parsed.GetValue(compactRetain),
+                BindAddress = parsed.GetValue(bindAddress)!,
+                HttpsListenPort = parsed.GetValue(httpsPort),
+                AdvertiseAddress = parsed.GetValue(advertiseAddress),
+                TlsSans = parsed.GetValue(tlsSan) ?? [],
+                ClusterCidr = parsed.GetValue(clusterCidr)!,
+                ServiceCidr = parsed.GetValue(serviceCidr)!,
+                ClusterDomain = parsed.GetValue(clusterDomain)!,
+                WriteKubeconfig = parsed.GetValue(writeKubeconfig)!,
+                WriteKubeconfigMode = ParseMode(parsed.GetValue(writeKubeconfigMode)!),
+                Token = parsed.GetValue(token),
+                TokenAuthFile = parsed.GetValue(tokenAuthFile),
+                AnonymousAuth = parsed.GetValue(anonymousAuth),
             };
             return RunAsync(options, common, parsed, cancellationToken);
         });
         return command;
+    }
+
+    private static string DefaultKubeconfig() =>
+        Environment.IsPrivilegedProcess
+            ? "/etc/lotse/lotse.yaml"
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".kube", "lotse.yaml");
+
+    private static int ParseMode(string text)
+    {
+        try
+        {
+            var mode = Convert.ToInt32(text, 8);
+            return mode is >= 0 and <= 511 ? mode : throw new FormatException();
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException or OverflowException)
+        {
+            throw new Configuration.ConfigException($"--write-kubeconfig-mode \"{text}\" is not an octal file mode such as 0600 or 0644");
+        }
     }
 
     private static async Task<int> RunAsync(ServerOptions options, CommonOptions common, ParseResult parsed, CancellationToken cancellationToken)

@@ -10,6 +10,15 @@ public sealed class ServerCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
+    /// <summary>A server that stays inside the test's folder and on a free loopback port.</summary>
+    private string[] Server(params string[] extra)
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        return ["server", "--bind-address", "127.0.0.1", "--https-listen-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--write-kubeconfig", Path.Combine(_dir, "kubeconfig.yaml"), .. extra];
+    }
+
     private static void AssertOneLineError((int ExitCode, string Output) result, string expected)
     {
         Assert.NotEqual(0, result.ExitCode);
@@ -37,11 +46,14 @@ public sealed class ServerCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Server_StartsCreatesTheDatabaseAndStopsOnSigterm()
+    public async Task Server_StartsWritesStateAndStopsOnSigterm()
     {
-        using var running = LotseProcess.Start("server", "--data-dir", _dir);
+        using var running = LotseProcess.Start(Server("--data-dir", _dir));
         Assert.True(await running.WaitForOutputAsync("Lotse server is running", Timeout), running.Output);
         Assert.True(File.Exists(Path.Combine(_dir, "server", "db", "state.db")));
+        Assert.True(File.Exists(Path.Combine(_dir, "server", "tls", "server-ca.crt")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_dir, "kubeconfig.yaml")));
+        Assert.StartsWith("K10", await File.ReadAllTextAsync(Path.Combine(_dir, "server", "token")), StringComparison.Ordinal);
         running.Terminate();
         Assert.Equal(0, await running.WaitForExitAsync(Timeout));
         Assert.Contains("Lotse server stopped", running.Output, StringComparison.Ordinal);
@@ -57,7 +69,7 @@ public sealed class ServerCommandTests : IDisposable
         await File.WriteAllBytesAsync(db, garbage);
         var before = SHA256.HashData(garbage);
 
-        var result = await LotseProcess.RunAsync(Timeout, "server", "--data-dir", _dir);
+        var result = await LotseProcess.RunAsync(Timeout, Server("--data-dir", _dir));
 
         AssertOneLineError(result, db);
         Assert.Equal(before, SHA256.HashData(await File.ReadAllBytesAsync(db)));
@@ -69,21 +81,21 @@ public sealed class ServerCommandTests : IDisposable
     {
         var file = Path.Combine(_dir, "plain-file");
         await File.WriteAllTextAsync(file, "x");
-        var result = await LotseProcess.RunAsync(Timeout, "server", "--data-dir", Path.Combine(file, "data"));
+        var result = await LotseProcess.RunAsync(Timeout, Server("--data-dir", Path.Combine(file, "data")));
         AssertOneLineError(result, file);
     }
 
     [Fact]
     public async Task Server_UnreachableEtcd_OneLineError()
     {
-        var result = await LotseProcess.RunAsync(Timeout, "server", "--data-dir", _dir, "--datastore-endpoint", "http://127.0.0.1:1");
+        var result = await LotseProcess.RunAsync(Timeout, Server("--data-dir", _dir, "--datastore-endpoint", "http://127.0.0.1:1"));
         AssertOneLineError(result, "127.0.0.1:1");
     }
 
     [Fact]
     public async Task Server_UnsupportedEndpoint_OneLineError()
     {
-        var result = await LotseProcess.RunAsync(Timeout, "server", "--data-dir", _dir, "--datastore-endpoint", "postgres://db");
+        var result = await LotseProcess.RunAsync(Timeout, Server("--data-dir", _dir, "--datastore-endpoint", "postgres://db"));
         AssertOneLineError(result, "unsupported --datastore-endpoint");
     }
 
@@ -92,7 +104,7 @@ public sealed class ServerCommandTests : IDisposable
     {
         var config = Path.Combine(_dir, "config.yaml");
         await File.WriteAllTextAsync(config, "datastore-endpoint: [\n");
-        var result = await LotseProcess.RunAsync(Timeout, "server", "--config", config, "--data-dir", _dir);
+        var result = await LotseProcess.RunAsync(Timeout, Server("--config", config, "--data-dir", _dir));
         AssertOneLineError(result, config);
     }
 }

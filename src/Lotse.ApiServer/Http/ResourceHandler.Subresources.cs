@@ -1,0 +1,213 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Lotse.ApiServer.Errors;
+using Lotse.ApiServer.Registry;
+using Lotse.ApiServer.Storage;
+using Lotse.ApiServer.WatchCache;
+using Microsoft.AspNetCore.Http;
+
+namespace Lotse.ApiServer.Http;
+
+public sealed partial class ResourceHandler
+{
+    private async Task SubresourceAsync(HttpContext context, RequestScope scope, string subresource, CancellationToken ct)
+    {
+        var request = context.Request;
+        switch (subresource, request.Method)
+        {
+            case ("scale", "GET"):
+                var obj = await objects.GetAsync(scope, request.Query["resourceVersion"], ct);
+                await ResponseWriter.WriteJsonAsync(context.Response, 200, Scale(scope.Resource, obj), ct);
+                return;
+            case ("scale", "PUT" or "PATCH"):
+                await UpdateScaleAsync(context, scope, ct);
+                return;
+            case ("binding", "POST"):
+                await BindAsync(context, scope, await RequestBody.ReadObjectAsync(request, ct), ct);
+                return;
+            case ("finalize", "PUT"):
+                await FinalizeNamespaceAsync(context, scope, ct);
+                return;
+            case ("log" or "exec" or "attach" or "portforward" or "proxy", _):
+                throw StatusException.ServiceUnavailable($"no node agent serves {subresource} for {scope.Resource.Plural} \"{scope.Name}\" yet: this Lotse server runs without node agents");
+            default:
+                throw StatusException.MethodNotSupported($"{scope.Resource.GroupResource}/{subresource}", request.Method);
+        }
+    }
+
+    /// <summary>autoscaling/v1 Scale view of a scalable object.</summary>
+    private static JsonObject Scale(ResourceDefinition resource, CachedObject obj)
+    {
+        var metadata = (JsonObject)obj.Object["metadata"]!;
+        var spec = obj.Object["spec"] as JsonObject;
+        var status = obj.Object["status"] as JsonObject;
+        var selector = spec?["selector"] switch
+        {
+            JsonObject labelSelector when labelSelector.ContainsKey("matchLabels") || labelSelector.ContainsKey("matchExpressions") => Selectors.LabelSelector.FromLabelSelectorJson(labelSelector).ToString(),
+            JsonObject plain => string.Join(",", plain.Select(kv => $"{kv.Key}={kv.Value}")), // replicationcontrollers: a plain map
+            _ => null,
+        };
+        var scaleStatus = new JsonObject { ["replicas"] = status?["replicas"].AsInt64() ?? 0 };
+        if (!string.IsNullOrEmpty(selector))
+        {
+            scaleStatus["selector"] = selector;
+        }
+
+        return new JsonObject
+        {
+            ["kind"] = "Scale",
+            ["apiVersion"] = "autoscaling/v1",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = metadata["name"]?.DeepClone(),
+                ["namespace"] = metadata["namespace"]?.DeepClone(),
+                ["uid"] = metadata["uid"]?.DeepClone(),
+                ["resourceVersion"] = metadata["resourceVersion"]?.DeepClone(),
+                ["creationTimestamp"] = metadata["creationTimestamp"]?.DeepClone(),
+            },
+            ["spec"] = new JsonObject { ["replicas"] = spec?["replicas"].AsInt64() ?? 0 },
+            ["status"] = scaleStatus,
+        };
+    }
+
+    private async Task UpdateScaleAsync(HttpContext context, RequestScope scope, CancellationToken ct)
+    {
+        var request = context.Request;
+        var options = WriteOptionsOf(request);
+        Patcher? patcher = null;
+        JsonObject? body = null;
+        if (request.Method == "PATCH")
+        {
+            patcher = await Patcher.ReadAsync(request, ScaleResource, ct);
+        }
+        else
+        {
+            body = await RequestBody.ReadObjectAsync(request, ct);
+        }
+
+        var parent = scope with { Subresource = null };
+        var (updated, _) = await objects.UpdateAsync(parent, current =>
+        {
+            if (current is null)
+            {
+                throw StatusException.NotFound(scope.Resource.GroupResource, scope.Name!);
+            }
+
+            var scale = Scale(scope.Resource, current);
+            var desired = patcher is not null ? patcher.Apply(CachedObject.FromObject(current.Key, scale, current.Revision, current.CreateRevision)) : body!;
+            var pinned = ObjectStore.GetString(desired["metadata"] as JsonObject, "resourceVersion");
+            var replicas = desired["spec"]?["replicas"];
+            if (replicas.AsInt64() is not { } count || count < 0)
+            {
+                throw StatusException.Invalid("autoscaling", "Scale", scope.Name!, [FieldError.Invalid(FieldPath.Root("spec").Child("replicas"), replicas?.ToJsonString() ?? "null", "must be greater than or equal to 0")]);
+            }
+
+            var next = current.CloneObject();
+            if (next["spec"] is not JsonObject spec)
+            {
+                spec = [];
+                next["spec"] = spec;
+            }
+
+            spec["replicas"] = count;
+            ObjectStore.Metadata(next)["resourceVersion"] = pinned;
+            return next;
+        }, options, ct);
+        await ResponseWriter.WriteJsonAsync(context.Response, 200, Scale(scope.Resource, updated), ct);
+    }
+
+    private static readonly ResourceDefinition ScaleResource = new()
+    {
+        Group = "autoscaling",
+        Version = "v1",
+        Kind = "Scale",
+        Plural = "scale",
+        Singular = "scale",
+        Namespaced = true,
+    };
+
+    /// <summary>pods/binding: the scheduler's (or a user's) assignment of a pod to a node.</summary>
+    private async Task BindAsync(HttpContext context, RequestScope scope, JsonObject binding, CancellationToken ct)
+    {
+        var target = binding["target"] as JsonObject;
+        var node = ObjectStore.GetString(target, "name");
+        if (string.IsNullOrEmpty(node))
+        {
+            throw StatusException.Invalid("", "Binding", scope.Name!, [FieldError.Required(FieldPath.Root("target").Child("name"), "")]);
+        }
+
+        var pod = scope with { Subresource = null };
+        await objects.UpdateAsync(pod, current =>
+        {
+            if (current is null)
+            {
+                throw StatusException.NotFound("pods", scope.Name!);
+            }
+
+            var next = current.CloneObject();
+            if (next["metadata"]?["deletionTimestamp"] is not null)
+            {
+                throw StatusException.Conflict("pods", scope.Name!, $"pod {scope.Name} is being deleted, cannot be assigned to a host");
+            }
+
+            var spec = next["spec"] as JsonObject ?? [];
+            var assigned = ObjectStore.GetString(spec, "nodeName");
+            if (!string.IsNullOrEmpty(assigned))
+            {
+                throw StatusException.Conflict("pods", scope.Name!, $"pod {scope.Name} is already assigned to node \"{assigned}\"");
+            }
+
+            spec["nodeName"] = node;
+            next["spec"] = spec;
+            return next;
+        }, WriteOptionsOf(context.Request), ct);
+
+        // The status condition PodScheduled=True goes through the status path (the spec update kept status).
+        await objects.UpdateAsync(pod with { Subresource = "status" }, current =>
+        {
+            var next = current!.CloneObject();
+            var status = next["status"] as JsonObject ?? [];
+            var conditions = status["conditions"] as JsonArray ?? [];
+            var existing = conditions.OfType<JsonObject>().FirstOrDefault(c => ObjectStore.GetString(c, "type") == "PodScheduled");
+            if (existing is not null)
+            {
+                conditions.Remove(existing);
+            }
+
+            conditions.Add(new JsonObject
+            {
+                ["type"] = "PodScheduled",
+                ["status"] = "True",
+                ["lastProbeTime"] = null,
+                ["lastTransitionTime"] = time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+            });
+            status["conditions"] = conditions;
+            next["status"] = status;
+            return next;
+        }, WriteOptions.Default, ct);
+
+        await ResponseWriter.WriteJsonAsync(context.Response, 201, new JsonObject
+        {
+            ["kind"] = "Status",
+            ["apiVersion"] = "v1",
+            ["metadata"] = new JsonObject(),
+            ["status"] = "Success",
+            ["code"] = 201,
+        }, ct);
+    }
+
+    /// <summary>namespaces/{name}/finalize: replaces spec.finalizers (the namespace controller's last step).</summary>
+    private async Task FinalizeNamespaceAsync(HttpContext context, RequestScope scope, CancellationToken ct)
+    {
+        var body = await RequestBody.ReadObjectAsync(context.Request, ct);
+        var (updated, _) = await objects.UpdateAsync(scope, current =>
+        {
+            var next = current?.CloneObject() ?? throw StatusException.NotFound("namespaces", scope.Name!);
+            var spec = next["spec"] as JsonObject ?? [];
+            spec["finalizers"] = body["spec"]?["finalizers"]?.DeepClone() ?? new JsonArray();
+            next["spec"] = spec;
+            return next;
+        }, WriteOptionsOf(context.Request), ct);
+        await writer.WriteObjectAsync(context.Response, 200, scope.Resource, updated, Format(context.Request, list: false), null, ct);
+    }
+}

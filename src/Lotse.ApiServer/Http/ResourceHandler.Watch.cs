@@ -1,0 +1,151 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Lotse.ApiServer.Errors;
+using Lotse.ApiServer.Storage;
+using Lotse.ApiServer.WatchCache;
+using Microsoft.AspNetCore.Http;
+
+namespace Lotse.ApiServer.Http;
+
+public sealed partial class ResourceHandler
+{
+    /// <summary>How often a watch that allows bookmarks gets one (kubernetes sends them about once a minute).</summary>
+    private static readonly TimeSpan BookmarkInterval = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// WATCH: a chunked stream of <c>{"type":…,"object":…}</c> lines, served from the watch cache.
+    /// resourceVersion unset or "0" starts with a synthetic ADDED per existing object; N resumes after N;
+    /// an N older than the cache remembers ends the stream with an ERROR event carrying 410 Expired.
+    /// </summary>
+    private async Task WatchAsync(HttpContext context, RequestScope scope, CancellationToken ct)
+    {
+        var request = context.Request;
+        var query = request.Query;
+        var format = Format(request, list: false);
+        var matcher = new ObjectMatcher(scope.Resource, query["labelSelector"], query["fieldSelector"]);
+        var bookmarks = IsTrue(query["allowWatchBookmarks"]);
+        var timeoutSeconds = IntQuery(request, "timeoutSeconds") ?? (1800 + Random.Shared.Next(1800));
+        var rvText = query["resourceVersion"].ToString();
+        var from = ObjectStore.ParseResourceVersion(rvText);
+        var cache = objects.Caches.Find(scope.Resource.KeyPrefix) ?? throw StatusException.NotFoundPath();
+        if (string.IsNullOrEmpty(rvText))
+        {
+            await objects.Caches.WaitForStoreAsync(ObjectStore.CacheWaitTimeout, ct);
+        }
+        else if (from > 0 && !await objects.Caches.WaitForRevisionAsync(from, ObjectStore.CacheWaitTimeout, ct))
+        {
+            throw StatusException.Timeout($"Too large resource version: {from}, current: {objects.Caches.Revision}", retryAfterSeconds: 1);
+        }
+
+        var prefix = scope.Resource.NamespacePrefix(scope.Namespace);
+        using var watcher = cache.Watch(from, objects.Caches.Revision, e => matcher.Filter(e, prefix));
+
+        var response = context.Response;
+        // Events must reach the client as they happen: no response compression on watch streams.
+        if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpsCompressionFeature>() is { } compression)
+        {
+            compression.Mode = Microsoft.AspNetCore.Http.Features.HttpsCompressionMode.DoNotCompress;
+        }
+
+        response.StatusCode = 200;
+        response.ContentType = format.Kind == OutputKind.Table ? format.ContentType : "application/json";
+        response.Headers.CacheControl = "no-cache, private";
+        await response.StartAsync(ct);
+        await response.Body.FlushAsync(ct); // headers now, so the client knows the watch is established
+
+        if (watcher is null)
+        {
+            var gone = StatusException.Gone($"too old resource version: {from} ({cache.OldestResumableRevision})");
+            await WriteEventAsync(response, "ERROR", gone.ToJson(), ct);
+            return;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds));
+        var first = true;
+        var lastSent = from;
+        Task<bool>? pending = null;
+        Task? bookmarkDue = null;
+        try
+        {
+            while (true)
+            {
+                pending ??= watcher.Events.WaitToReadAsync(timeout.Token).AsTask();
+                if (bookmarks)
+                {
+                    bookmarkDue ??= Task.Delay(BookmarkInterval, time, timeout.Token);
+                    if (await Task.WhenAny(pending, bookmarkDue) == bookmarkDue)
+                    {
+                        bookmarkDue = null;
+                        await WriteEventAsync(response, "BOOKMARK", Bookmark(scope, objects.Caches.Revision), timeout.Token);
+                        continue;
+                    }
+                }
+
+                var readable = await pending;
+                pending = null;
+                if (!readable)
+                {
+                    if (watcher.Gone)
+                    {
+                        var gone = StatusException.Gone($"too old resource version: {lastSent} ({cache.OldestResumableRevision})");
+                        await WriteEventAsync(response, "ERROR", gone.ToJson(), timeout.Token);
+                    }
+
+                    return; // closed: the client re-watches from the last resourceVersion it saw
+                }
+
+                while (watcher.Events.TryRead(out var e))
+                {
+                    var type = e.Type switch
+                    {
+                        CacheEventType.Added => "ADDED",
+                        CacheEventType.Modified => "MODIFIED",
+                        _ => "DELETED",
+                    };
+                    if (format.Kind == OutputKind.Table)
+                    {
+                        var table = writer.Table(scope.Resource, [e.Object], format, query["includeObject"], e.Revision, null, null, withColumns: first);
+                        first = false;
+                        await WriteEventAsync(response, type, table, timeout.Token);
+                    }
+                    else
+                    {
+                        await WriteRawEventAsync(response, type, e.Object.Json, timeout.Token);
+                    }
+
+                    lastSent = e.Revision;
+                }
+
+                await response.Body.FlushAsync(timeout.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // timeoutSeconds passed or the client went away: end the stream cleanly
+        }
+    }
+
+    private static JsonObject Bookmark(RequestScope scope, long revision) => new()
+    {
+        ["kind"] = scope.Resource.Kind,
+        ["apiVersion"] = scope.Resource.GroupVersion,
+        ["metadata"] = new JsonObject { ["resourceVersion"] = revision.ToString(CultureInfo.InvariantCulture) },
+    };
+
+    private static async Task WriteEventAsync(HttpResponse response, string type, JsonNode obj, CancellationToken ct)
+    {
+        var line = new JsonObject { ["type"] = type, ["object"] = obj };
+        await response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(line, JsonDefaults.Options), ct);
+        await response.Body.WriteAsync("\n"u8.ToArray(), ct);
+        await response.Body.FlushAsync(ct);
+    }
+
+    private static async Task WriteRawEventAsync(HttpResponse response, string type, byte[] json, CancellationToken ct)
+    {
+        await response.Body.WriteAsync(System.Text.Encoding.UTF8.GetBytes($"{{\"type\":\"{type}\",\"object\":"), ct);
+        await response.Body.WriteAsync(json, ct);
+        await response.Body.WriteAsync("}\n"u8.ToArray(), ct);
+    }
+}

@@ -1,0 +1,146 @@
+using System.Text.Json.Nodes;
+using Lotse.ApiServer.Errors;
+using Lotse.ApiServer.Storage;
+using Lotse.ApiServer.WatchCache;
+using Microsoft.AspNetCore.Http;
+
+namespace Lotse.ApiServer.Http;
+
+public sealed partial class ResourceHandler
+{
+    private async Task CreateAsync(HttpContext context, RequestScope scope, CancellationToken ct)
+    {
+        var request = context.Request;
+        var format = Format(request, list: false);
+        var options = WriteOptionsOf(request);
+        var body = await RequestBody.ReadObjectAsync(request, ct);
+        var created = await objects.CreateAsync(scope, body, options, ct);
+        await writer.WriteObjectAsync(context.Response, 201, scope.Resource, created, format, request.Query["includeObject"], ct);
+    }
+
+    private async Task UpdateAsync(HttpContext context, RequestScope scope, CancellationToken ct)
+    {
+        var request = context.Request;
+        var format = Format(request, list: false);
+        var options = WriteOptionsOf(request);
+        var body = await RequestBody.ReadObjectAsync(request, ct);
+        var (updated, created) = await objects.UpdateAsync(scope, _ => (JsonObject)body.DeepClone(), options, ct);
+        await writer.WriteObjectAsync(context.Response, created ? 201 : 200, scope.Resource, updated, format, request.Query["includeObject"], ct);
+    }
+
+    private async Task PatchAsync(HttpContext context, RequestScope scope, CancellationToken ct)
+    {
+        var request = context.Request;
+        var format = Format(request, list: false);
+        var options = WriteOptionsOf(request);
+        var patcher = await Patcher.ReadAsync(request, scope.Resource, ct);
+        var (updated, _) = await objects.UpdateAsync(scope, current => patcher.Apply(current ?? throw StatusException.NotFound(scope.Resource.GroupResource, scope.Name!)), options, ct);
+        await writer.WriteObjectAsync(context.Response, 200, scope.Resource, updated, format, request.Query["includeObject"], ct);
+    }
+
+    private async Task DeleteAsync(HttpContext context, RequestScope scope, CancellationToken ct)
+    {
+        var request = context.Request;
+        var format = Format(request, list: false);
+        var options = await ReadDeleteOptionsAsync(request, ct);
+        var (obj, deleted) = await objects.DeleteAsync(scope, options, ct);
+        if (deleted && !ReturnsDeletedObject(scope))
+        {
+            await ResponseWriter.WriteJsonAsync(context.Response, 200, SuccessStatus(scope, obj), ct);
+            return;
+        }
+
+        // Pending (graceful) deletion answers 200 with the object, as kubernetes does for pods and namespaces.
+        await writer.WriteObjectAsync(context.Response, 200, scope.Resource, obj, format, request.Query["includeObject"], ct);
+    }
+
+    private async Task DeleteCollectionAsync(HttpContext context, RequestScope scope, CancellationToken ct)
+    {
+        var request = context.Request;
+        var format = Format(request, list: true);
+        var options = await ReadDeleteOptionsAsync(request, ct);
+        var matcher = new ObjectMatcher(scope.Resource, request.Query["labelSelector"], request.Query["fieldSelector"]);
+        var list = await objects.ListAsync(scope, new ListOptions(), matcher.Matches, ct);
+        var gone = new List<CachedObject>();
+        foreach (var item in list.Items)
+        {
+            try
+            {
+                var (obj, _) = await objects.DeleteAsync(scope with { Namespace = scope.Resource.Namespaced ? item.Namespace : null, Name = item.Name }, options, ct);
+                gone.Add(obj);
+            }
+            catch (StatusException ex) when (ex.Code == 404)
+            {
+                // deleted meanwhile: nothing to do
+            }
+        }
+
+        await writer.WriteListAsync(context.Response, scope.Resource, new ListResult(gone, list.Revision, null, null), format, request.Query["includeObject"], ct);
+    }
+
+    /// <summary>kubernetes returns the deleted object for pods (and a few others) and a Status for the rest.</summary>
+    private static bool ReturnsDeletedObject(RequestScope scope) =>
+        scope.Resource.Group.Length == 0 && scope.Resource.Plural is "pods" or "services" or "namespaces";
+
+    private static JsonObject SuccessStatus(RequestScope scope, CachedObject obj)
+    {
+        var details = new JsonObject { ["name"] = obj.Name };
+        if (scope.Resource.Group.Length > 0)
+        {
+            details["group"] = scope.Resource.Group;
+        }
+
+        details["kind"] = scope.Resource.Plural;
+        details["uid"] = obj.Object["metadata"]?["uid"]?.DeepClone();
+        return new JsonObject
+        {
+            ["kind"] = "Status",
+            ["apiVersion"] = "v1",
+            ["metadata"] = new JsonObject(),
+            ["status"] = "Success",
+            ["details"] = details,
+        };
+    }
+
+    /// <summary>DeleteOptions from the body (kubectl sends one) and the query string (which wins).</summary>
+    private static async Task<DeleteOptions> ReadDeleteOptionsAsync(HttpRequest request, CancellationToken ct)
+    {
+        JsonObject? body = null;
+        if (request.ContentLength is > 0 || request.Headers.TransferEncoding.Count > 0)
+        {
+            var bytes = await RequestBody.ReadBytesAsync(request, ct);
+            if (bytes.Length > 0)
+            {
+                body = RequestBody.Parse(bytes, RequestBody.MediaType(request) == "application/json") as JsonObject
+                    ?? throw StatusException.BadRequest("DeleteOptions must be an object");
+            }
+        }
+
+        var query = request.Query;
+        long? grace = body?["gracePeriodSeconds"].AsInt64() is { } gl ? gl : null;
+        if (!string.IsNullOrEmpty(query["gracePeriodSeconds"]))
+        {
+            grace = long.TryParse(query["gracePeriodSeconds"], out var q) ? q : throw StatusException.BadRequest("invalid gracePeriodSeconds");
+        }
+
+        var policy = query["propagationPolicy"].ToString();
+        if (string.IsNullOrEmpty(policy))
+        {
+            policy = body?["propagationPolicy"]?.ToString();
+            if (string.IsNullOrEmpty(policy) && body?["orphanDependents"].AsBoolean() is { } o)
+            {
+                policy = o ? "Orphan" : "Background";
+            }
+        }
+
+        var dryRun = query["dryRun"].Count > 0 || body?["dryRun"] is JsonArray { Count: > 0 };
+        return new DeleteOptions
+        {
+            GracePeriodSeconds = grace,
+            PropagationPolicy = string.IsNullOrEmpty(policy) ? null : policy,
+            PreconditionUid = body?["preconditions"]?["uid"]?.ToString(),
+            PreconditionResourceVersion = body?["preconditions"]?["resourceVersion"]?.ToString(),
+            DryRun = dryRun,
+        };
+    }
+}

@@ -1,0 +1,163 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Lotse.ApiServer.Registry;
+
+namespace Lotse.ApiServer.OpenApi;
+
+/// <summary>
+/// The OpenAPI documents kubectl fetches before writes: the v3 index (<c>/openapi/v3</c>), one v3
+/// document per group-version, and the v2 document (served as gnostic protobuf). Every path of a
+/// writable kind carries a PATCH operation with <c>x-kubernetes-group-version-kind</c> and the
+/// <c>fieldValidation</c> query parameter — what kubectl checks before it sends
+/// <c>fieldValidation=Strict</c> instead of validating on the client (cli-runtime's
+/// supportsQueryParamV3). Schemas name each kind; their full property trees belong to the
+/// API-fidelity work.
+/// </summary>
+public sealed class OpenApiDocuments(ResourceRegistry registry)
+{
+    /// <summary>"api/v1" or "apis/{group}/{version}" for every served group-version.</summary>
+    public IReadOnlyList<string> GroupVersionPaths() =>
+        [.. registry.All.Select(d => d.Group.Length == 0 ? $"api/{d.Version}" : $"apis/{d.Group}/{d.Version}").Distinct().Order(StringComparer.Ordinal)];
+
+    public JsonObject V3Index()
+    {
+        var paths = new JsonObject();
+        foreach (var gv in GroupVersionPaths())
+        {
+            var hash = Hash(V3Document(gv)!);
+            paths[gv] = new JsonObject { ["serverRelativeURL"] = $"/openapi/v3/{gv}?hash={hash}" };
+        }
+
+        return new JsonObject { ["paths"] = paths };
+    }
+
+    /// <summary>The document of one group-version path ("api/v1", "apis/apps/v1"), or null.</summary>
+    public JsonObject? V3Document(string groupVersionPath)
+    {
+        var parts = groupVersionPath.Split('/');
+        var (group, version) = parts switch
+        {
+            ["api", var v] => (string.Empty, v),
+            ["apis", var g, var v] => (g, v),
+            _ => (null, null),
+        };
+        if (group is null)
+        {
+            return null;
+        }
+
+        var resources = registry.InGroupVersion(group, version!);
+        if (resources.Count == 0)
+        {
+            return null;
+        }
+
+        var paths = new JsonObject();
+        var schemas = new JsonObject();
+        foreach (var r in resources.Where(r => r.Stored))
+        {
+            paths[ItemPath(r)] = new JsonObject { ["patch"] = PatchOperationV3(r) };
+            schemas[SchemaName(r)] = KindSchema(r, v3: true);
+        }
+
+        return new JsonObject
+        {
+            ["openapi"] = "3.0.0",
+            ["info"] = new JsonObject { ["title"] = "Kubernetes", ["version"] = VersionInfo.KubernetesVersion },
+            ["paths"] = paths,
+            ["components"] = new JsonObject { ["schemas"] = schemas },
+        };
+    }
+
+    /// <summary>The Swagger 2.0 document as JSON (served encoded by <see cref="GnosticEncoder"/>).</summary>
+    public JsonObject V2Document()
+    {
+        var paths = new JsonObject();
+        var definitions = new JsonObject();
+        foreach (var r in registry.All.Where(r => r.Stored))
+        {
+            paths[ItemPath(r)] = new JsonObject
+            {
+                ["patch"] = new JsonObject
+                {
+                    ["consumes"] = new JsonArray("application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json", "application/apply-patch+yaml"),
+                    ["produces"] = new JsonArray("application/json", "application/yaml"),
+                    ["operationId"] = $"patch{r.Kind}",
+                    ["parameters"] = new JsonArray(new JsonObject
+                    {
+                        ["name"] = "fieldValidation",
+                        ["in"] = "query",
+                        ["type"] = "string",
+                        ["uniqueItems"] = true,
+                        ["description"] = FieldValidationDescription,
+                    }),
+                    ["responses"] = new JsonObject { ["200"] = new JsonObject { ["description"] = "OK", ["schema"] = new JsonObject { ["$ref"] = $"#/definitions/{SchemaName(r)}" } } },
+                    ["x-kubernetes-action"] = "patch",
+                    ["x-kubernetes-group-version-kind"] = Gvk(r),
+                },
+            };
+            definitions[SchemaName(r)] = KindSchema(r, v3: false);
+        }
+
+        return new JsonObject
+        {
+            ["swagger"] = "2.0",
+            ["info"] = new JsonObject { ["title"] = "Kubernetes", ["version"] = VersionInfo.KubernetesVersion },
+            ["paths"] = paths,
+            ["definitions"] = definitions,
+        };
+    }
+
+    private const string FieldValidationDescription =
+        "fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn, Strict.";
+
+    private static JsonObject PatchOperationV3(ResourceDefinition r) => new()
+    {
+        ["operationId"] = $"patch{r.Kind}",
+        ["parameters"] = new JsonArray(new JsonObject
+        {
+            ["name"] = "fieldValidation",
+            ["in"] = "query",
+            ["description"] = FieldValidationDescription,
+            ["schema"] = new JsonObject { ["type"] = "string", ["uniqueItems"] = true },
+        }),
+        ["responses"] = new JsonObject
+        {
+            ["200"] = new JsonObject
+            {
+                ["description"] = "OK",
+                ["content"] = new JsonObject { ["application/json"] = new JsonObject { ["schema"] = new JsonObject { ["$ref"] = $"#/components/schemas/{SchemaName(r)}" } } },
+            },
+        },
+        ["x-kubernetes-action"] = "patch",
+        ["x-kubernetes-group-version-kind"] = Gvk(r),
+    };
+
+    private static JsonObject KindSchema(ResourceDefinition r, bool v3) => new()
+    {
+        ["description"] = $"{r.Kind} ({r.GroupVersion}).",
+        ["type"] = "object",
+        ["x-kubernetes-group-version-kind"] = new JsonArray(Gvk(r)),
+    };
+
+    private static JsonObject Gvk(ResourceDefinition r) => new() { ["group"] = r.Group, ["kind"] = r.Kind, ["version"] = r.Version };
+
+    private static string ItemPath(ResourceDefinition r)
+    {
+        var root = r.Group.Length == 0 ? $"/api/{r.Version}" : $"/apis/{r.Group}/{r.Version}";
+        return r.Namespaced ? $"{root}/namespaces/{{namespace}}/{r.Plural}/{{name}}" : $"{root}/{r.Plural}/{{name}}";
+    }
+
+    /// <summary>Kubernetes-style definition names: io.k8s.api.{group}.{version}.{Kind}.</summary>
+    public static string SchemaName(ResourceDefinition r)
+    {
+        var group = r.Group.Length == 0 ? "core" : r.Group.Split('.')[0];
+        return $"io.k8s.api.{group}.{r.Version}.{r.Kind}";
+    }
+
+    /// <summary>The content hash used in serverRelativeURL and as the ETag.</summary>
+    public static string Hash(JsonNode document) =>
+        Convert.ToHexString(SHA512.HashData(Encoding.UTF8.GetBytes(document.ToJsonString(JsonDefaults.Options))))[..128];
+}

@@ -1,0 +1,195 @@
+using System.Text.Json.Nodes;
+using Lotse.ApiServer.Errors;
+using Lotse.ApiServer.Registry;
+using Lotse.ApiServer.Selectors;
+using static Lotse.ApiServer.Strategies.JsonEdit;
+
+namespace Lotse.ApiServer.Strategies;
+
+/// <summary>
+/// Controllers of pods (Deployment, ReplicaSet, StatefulSet, DaemonSet, ReplicationController, Job,
+/// CronJob): generation tracking, kubernetes' defaults, the pod template's rules, and the selector
+/// that must match the template and may not change.
+/// </summary>
+internal sealed class WorkloadStrategy(string kind) : ResourceStrategy
+{
+    public override bool TracksGeneration => true;
+
+    private string TemplatePath => kind == "CronJob" ? "spec.jobTemplate.spec.template" : "spec.template";
+
+    private static JsonObject? At(JsonObject obj, string path)
+    {
+        JsonNode? node = obj;
+        foreach (var part in path.Split('.'))
+        {
+            node = (node as JsonObject)?[part];
+        }
+
+        return node as JsonObject;
+    }
+
+    public override void PrepareForCreate(JsonObject obj) => obj["status"] = new JsonObject();
+
+    public override void ApplyDefaults(JsonObject obj)
+    {
+        var spec = Obj(obj, "spec");
+        switch (kind)
+        {
+            case "Deployment":
+                Default(spec, "replicas", 1);
+                Default(spec, "revisionHistoryLimit", 10);
+                Default(spec, "progressDeadlineSeconds", 600);
+                var strategy = Obj(spec, "strategy");
+                Default(strategy, "type", "RollingUpdate");
+                if (Str(strategy, "type") == "RollingUpdate")
+                {
+                    var rolling = Obj(strategy, "rollingUpdate");
+                    Default(rolling, "maxUnavailable", "25%");
+                    Default(rolling, "maxSurge", "25%");
+                }
+
+                break;
+            case "ReplicaSet" or "ReplicationController":
+                Default(spec, "replicas", 1);
+                break;
+            case "StatefulSet":
+                Default(spec, "replicas", 1);
+                Default(spec, "revisionHistoryLimit", 10);
+                Default(spec, "podManagementPolicy", "OrderedReady");
+                var update = Obj(spec, "updateStrategy");
+                Default(update, "type", "RollingUpdate");
+                if (Str(update, "type") == "RollingUpdate")
+                {
+                    Default(Obj(update, "rollingUpdate"), "partition", 0);
+                }
+
+                var retention = Obj(spec, "persistentVolumeClaimRetentionPolicy");
+                Default(retention, "whenDeleted", "Retain");
+                Default(retention, "whenScaled", "Retain");
+                break;
+            case "DaemonSet":
+                Default(spec, "revisionHistoryLimit", 10);
+                var dsUpdate = Obj(spec, "updateStrategy");
+                Default(dsUpdate, "type", "RollingUpdate");
+                if (Str(dsUpdate, "type") == "RollingUpdate")
+                {
+                    var rolling = Obj(dsUpdate, "rollingUpdate");
+                    Default(rolling, "maxUnavailable", 1);
+                    Default(rolling, "maxSurge", 0);
+                }
+
+                break;
+            case "Job":
+                Default(spec, "backoffLimit", 6);
+                Default(spec, "completionMode", "NonIndexed");
+                Default(spec, "suspend", false);
+                Default(spec, "parallelism", 1);
+                Default(spec, "completions", 1);
+                Default(spec, "manualSelector", false);
+                Default(spec, "podReplacementPolicy", "TerminatingOrFailed");
+                DefaultJobSelector(obj, spec);
+                break;
+            case "CronJob":
+                Default(spec, "concurrencyPolicy", "Allow");
+                Default(spec, "suspend", false);
+                Default(spec, "successfulJobsHistoryLimit", 3);
+                Default(spec, "failedJobsHistoryLimit", 1);
+                break;
+        }
+
+        if (kind == "ReplicationController" && spec["selector"] is null && At(obj, "spec.template.metadata.labels") is { } templateLabels)
+        {
+            spec["selector"] = templateLabels.DeepClone();
+        }
+
+        if (At(obj, TemplatePath + ".spec") is { } podSpec)
+        {
+            PodSpecRules.ApplyDefaults(podSpec);
+        }
+    }
+
+    /// <summary>kubernetes labels a Job's pods with its uid and name and selects on the uid.</summary>
+    private static void DefaultJobSelector(JsonObject job, JsonObject spec)
+    {
+        var uid = job["metadata"]?["uid"]?.ToString();
+        var name = job["metadata"]?["name"]?.ToString();
+        if (spec["selector"] is not null || uid is null || spec["manualSelector"].AsBoolean() == true)
+        {
+            return;
+        }
+
+        spec["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["batch.kubernetes.io/controller-uid"] = uid } };
+        var template = Obj(spec, "template");
+        var metadata = Obj(template, "metadata");
+        var labels = Obj(metadata, "labels");
+        labels["batch.kubernetes.io/controller-uid"] = uid;
+        labels["batch.kubernetes.io/job-name"] = name;
+        labels["controller-uid"] = uid;
+        labels["job-name"] = name;
+    }
+
+    public override void Validate(JsonObject obj, List<FieldError> errors)
+    {
+        var spec = obj["spec"] as JsonObject;
+        var specPath = FieldPath.Root("spec");
+        if (kind == "CronJob")
+        {
+            if (string.IsNullOrWhiteSpace(Str(spec, "schedule")))
+            {
+                errors.Add(FieldError.Required(specPath.Child("schedule"), string.Empty));
+            }
+        }
+
+        if (spec?["replicas"].AsInt64() is { } count && count < 0)
+        {
+            errors.Add(FieldError.Invalid(specPath.Child("replicas"), spec["replicas"], "must be greater than or equal to 0"));
+        }
+
+        var template = At(obj, TemplatePath);
+        var templatePath = kind == "CronJob" ? specPath.Child("jobTemplate").Child("spec").Child("template") : specPath.Child("template");
+        if (template is null)
+        {
+            errors.Add(FieldError.Required(templatePath, string.Empty));
+            return;
+        }
+
+        PodSpecRules.Validate(template["spec"] as JsonObject, templatePath.Child("spec"), errors, template: false);
+        var restart = Str(template["spec"] as JsonObject, "restartPolicy");
+        if (kind is "Job" or "CronJob")
+        {
+            if (restart is not (null or "OnFailure" or "Never"))
+            {
+                errors.Add(FieldError.NotSupported(templatePath.Child("spec").Child("restartPolicy"), restart, ["OnFailure", "Never"]));
+            }
+        }
+        else if (restart is not (null or "Always"))
+        {
+            errors.Add(FieldError.NotSupported(templatePath.Child("spec").Child("restartPolicy"), restart, ["Always"]));
+        }
+
+        if (kind is "Deployment" or "ReplicaSet" or "StatefulSet" or "DaemonSet")
+        {
+            if (spec?["selector"] is not JsonObject selector || selector.Count == 0)
+            {
+                errors.Add(FieldError.Required(specPath.Child("selector"), string.Empty));
+                return;
+            }
+
+            var labels = (template["metadata"]?["labels"] as JsonObject)?.ToDictionary(kv => kv.Key, kv => kv.Value?.ToString() ?? string.Empty) ?? [];
+            if (!LabelSelector.FromLabelSelectorJson(selector).Matches(labels))
+            {
+                errors.Add(FieldError.Invalid(templatePath.Child("metadata").Child("labels"), new JsonObject(labels.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))), "`selector` does not match template `labels`"));
+            }
+        }
+    }
+
+    public override void ValidateUpdate(JsonObject obj, JsonObject old, List<FieldError> errors)
+    {
+        Validate(obj, errors);
+        if (kind is "Deployment" or "ReplicaSet" or "StatefulSet" or "DaemonSet" or "Job"
+            && !JsonNode.DeepEquals(obj["spec"]?["selector"], old["spec"]?["selector"]))
+        {
+            errors.Add(FieldError.Invalid(FieldPath.Root("spec").Child("selector"), obj["spec"]?["selector"], "field is immutable"));
+        }
+    }
+}

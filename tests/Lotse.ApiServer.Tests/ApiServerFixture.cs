@@ -1,0 +1,98 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json.Nodes;
+using Lotse.ApiServer.Authentication;
+using Lotse.Storage;
+using Lotse.Storage.Sqlite;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Lotse.ApiServer.Tests;
+
+/// <summary>
+/// The real API server in-process, over a real SQLite store in a temporary folder, on a free loopback
+/// port with a throw-away serving certificate. Clients authenticate with the bearer token "admin-token".
+/// </summary>
+public sealed class ApiServerFixture : IAsyncLifetime
+{
+    public const string AdminToken = "admin-token";
+    private readonly string _dir = Directory.CreateTempSubdirectory("lotse-api-").FullName;
+    private readonly X509Certificate2 _serving = SelfSigned();
+    private WebApplication? _app;
+
+    public IStore Store { get; private set; } = null!;
+
+    public int Port { get; private set; }
+
+    public Uri BaseAddress => new($"https://127.0.0.1:{Port}");
+
+    public WebApplication App => _app!;
+
+    public async Task InitializeAsync()
+    {
+        Store = await SqliteStore.OpenAsync(new StoreOptions { SqlitePath = Path.Combine(_dir, "state.db"), CompactionInterval = TimeSpan.Zero }, NullLoggerFactory.Instance);
+        Port = FreePort();
+        var options = new ApiServerOptions { BindAddress = "127.0.0.1", HttpsPort = Port, AdvertiseAddress = "10.0.0.1", TlsDir = _dir };
+        _app = ApiServerHost.Build(options, Store, _serving, _ => null,
+            [t => t == AdminToken ? new UserInfo("admin", ["system:masters", UserInfo.Authenticated]) : null],
+            _ => { });
+        await ApiServerHost.InitializeAsync(_app, CancellationToken.None);
+        await _app.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+
+        await Store.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    public HttpClient Client(string? token = AdminToken)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            // Trust exactly the certificate this fixture gave the server.
+            SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.GetCertHashString() == _serving.GetCertHashString() },
+            AutomaticDecompression = DecompressionMethods.GZip,
+        };
+        var client = new HttpClient(handler) { BaseAddress = BaseAddress };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
+    }
+
+    public static StringContent Json(string json, string mediaType = "application/json") => new(json, Encoding.UTF8, mediaType);
+
+    public static async Task<JsonObject> ReadAsync(HttpResponseMessage response) =>
+        JsonNode.Parse(await response.Content.ReadAsStringAsync()) as JsonObject ?? throw new InvalidOperationException("not a JSON object");
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static X509Certificate2 SelfSigned()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(san.Build());
+        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pkcs12), null);
+    }
+}

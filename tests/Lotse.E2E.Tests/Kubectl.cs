@@ -1,0 +1,64 @@
+using System.Diagnostics;
+
+namespace Lotse.E2E.Tests;
+
+/// <summary>Runs one of the real kubectl binaries on this machine against a kubeconfig, with its own cache dir.</summary>
+public sealed class Kubectl(string binary, string kubeconfig, string cacheDir)
+{
+    public const string Directory = "/usr/lib/google-cloud-sdk/bin";
+
+    public string Binary => binary;
+
+    /// <summary>Every kubectl.1.N on this machine, oldest first.</summary>
+    public static IEnumerable<string> Versions() =>
+        System.IO.Directory.Exists(Directory)
+            ? System.IO.Directory.GetFiles(Directory, "kubectl.1.*").Select(Path.GetFileName).Select(f => f!["kubectl.".Length..]).OrderBy(v => int.Parse(v.Split('.')[1], System.Globalization.CultureInfo.InvariantCulture))
+            : [];
+
+    public static string PathOf(string version) => Path.Combine(Directory, $"kubectl.{version}");
+
+    public async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args) => await RunWithInputAsync(null, args);
+
+    public async Task<(int ExitCode, string Stdout, string Stderr)> RunWithInputAsync(string? stdin, params string[] args)
+    {
+        var info = new ProcessStartInfo(binary)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = stdin is not null,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add("--kubeconfig");
+        info.ArgumentList.Add(kubeconfig);
+        info.ArgumentList.Add("--cache-dir");
+        info.ArgumentList.Add(cacheDir);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["KUBECONFIG"] = kubeconfig;
+        info.Environment["HOME"] = cacheDir;
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+            process.StandardInput.Close();
+        }
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"kubectl {string.Join(' ', args)} did not finish in 60 s");
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}

@@ -19,7 +19,14 @@ public sealed class Kubectl(string binary, string kubeconfig, string cacheDir)
 
     public async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args) => await RunWithInputAsync(null, args);
 
-    public async Task<(int ExitCode, string Stdout, string Stderr)> RunWithInputAsync(string? stdin, params string[] args)
+    public async Task<(int ExitCode, string Stdout, string Stderr)> RunWithInputAsync(string? stdin, params string[] args) =>
+        await RunCoreAsync(stdin, TimeSpan.FromSeconds(60), killAfter: false, args);
+
+    /// <summary>Runs a command that does not end by itself (<c>get -w</c>) and stops it after <paramref name="duration"/>.</summary>
+    public async Task<(int ExitCode, string Stdout, string Stderr)> RunForAsync(TimeSpan duration, params string[] args) =>
+        await RunCoreAsync(null, duration, killAfter: true, args);
+
+    private async Task<(int ExitCode, string Stdout, string Stderr)> RunCoreAsync(string? stdin, TimeSpan limit, bool killAfter, string[] args)
     {
         var info = new ProcessStartInfo(binary)
         {
@@ -48,7 +55,7 @@ public sealed class Kubectl(string binary, string kubeconfig, string cacheDir)
             process.StandardInput.Close();
         }
 
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var cts = new CancellationTokenSource(limit);
         try
         {
             await process.WaitForExitAsync(cts.Token);
@@ -56,7 +63,11 @@ public sealed class Kubectl(string binary, string kubeconfig, string cacheDir)
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"kubectl {string.Join(' ', args)} did not finish in 60 s");
+            await process.WaitForExitAsync();
+            if (!killAfter)
+            {
+                throw new TimeoutException($"kubectl {string.Join(' ', args)} did not finish in {limit.TotalSeconds} s");
+            }
         }
 
         return (process.ExitCode, await stdout, await stderr);

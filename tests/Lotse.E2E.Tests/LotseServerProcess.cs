@@ -43,6 +43,11 @@ public sealed partial class LotseServerProcess : IAsyncDisposable
 
     public async Task StartAsync(params string[] extraArgs)
     {
+        lock (_gate)
+        {
+            _output.Clear(); // a restart waits for its own "running" line
+        }
+
         var info = new ProcessStartInfo(Binary)
         {
             RedirectStandardOutput = true,

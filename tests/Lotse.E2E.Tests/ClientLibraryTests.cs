@@ -1,0 +1,75 @@
+using k8s;
+using k8s.Models;
+
+namespace Lotse.E2E.Tests;
+
+/// <summary>The official C# client (KubernetesClient) against the real server, including a server restart under a watch.</summary>
+public sealed class ClientLibraryTests
+{
+    private static Kubernetes Client(LotseServerProcess server) =>
+        new(KubernetesClientConfiguration.BuildConfigFromConfigFile(server.Kubeconfig));
+
+    [Fact]
+    public async Task ConfigMap_CreateReadReplaceDelete()
+    {
+        await using var server = new LotseServerProcess();
+        await server.StartAsync();
+        using var client = Client(server);
+        var created = await client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "cfg" }, Data = new Dictionary<string, string> { ["a"] = "1" } }, "default");
+        Assert.NotNull(created.Metadata.Uid);
+        var read = await client.CoreV1.ReadNamespacedConfigMapAsync("cfg", "default");
+        read.Data["a"] = "2";
+        var replaced = await client.CoreV1.ReplaceNamespacedConfigMapAsync(read, "cfg", "default");
+        Assert.Equal("2", replaced.Data["a"]);
+        Assert.NotEqual(created.Metadata.ResourceVersion, replaced.Metadata.ResourceVersion);
+        var stale = await Assert.ThrowsAsync<k8s.Autorest.HttpOperationException>(() => client.CoreV1.ReplaceNamespacedConfigMapAsync(read, "cfg", "default"));
+        Assert.Equal(System.Net.HttpStatusCode.Conflict, stale.Response.StatusCode);
+        await client.CoreV1.DeleteNamespacedConfigMapAsync("cfg", "default");
+        var list = await client.CoreV1.ListNamespacedConfigMapAsync("default");
+        Assert.DoesNotContain(list.Items, c => c.Metadata.Name == "cfg");
+    }
+
+    [Fact]
+    public async Task Watch_ServerRestarts_ResumesFromTheLastResourceVersionWithoutGapOrRepeat()
+    {
+        await using var server = new LotseServerProcess();
+        await server.StartAsync();
+        var seen = new List<string>();
+        string? lastVersion;
+        using (var client = Client(server))
+        {
+            var list = await client.CoreV1.ListNamespacedConfigMapAsync("default");
+            lastVersion = list.Metadata.ResourceVersion;
+            await client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "before" } }, "default");
+            lastVersion = await CollectAsync(client, lastVersion, seen, 1);
+        }
+
+        await server.StopAsync();
+        await server.StartAsync();
+        using (var client = Client(server))
+        {
+            await client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "after" } }, "default");
+            await CollectAsync(client, lastVersion, seen, 2);
+        }
+
+        Assert.Equal(["Added before", "Added after"], seen);
+    }
+
+    /// <summary>Watches from a resourceVersion until <paramref name="total"/> events were seen; returns the last version.</summary>
+    private static async Task<string> CollectAsync(Kubernetes client, string resourceVersion, List<string> seen, int total)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var last = resourceVersion;
+        await foreach (var (type, item) in client.CoreV1.WatchListNamespacedConfigMapAsync("default", resourceVersion: resourceVersion, cancellationToken: cts.Token))
+        {
+            seen.Add($"{type} {item.Metadata.Name}");
+            last = item.Metadata.ResourceVersion;
+            if (seen.Count >= total)
+            {
+                break;
+            }
+        }
+
+        return last;
+    }
+}

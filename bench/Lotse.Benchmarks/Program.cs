@@ -1,12 +1,18 @@
 using BenchmarkDotNet.Running;
 using Lotse.Benchmarks.Storage;
 
+// `-- api` runs the API server benchmark (the whole HTTPS stack with KubernetesClient, beside the store).
 // `dotnet run -c Release --project bench/Lotse.Benchmarks -- store [sqlite|etcd|all]` runs the store
 // harness (throughput and latency percentiles beside the raw baselines, in one run);
 // anything else is handed to BenchmarkDotNet (`-- --filter '*'`).
 if (args.Length > 0 && args[0] == "store")
 {
     return await StoreHarness.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "api")
+{
+    return await Lotse.Benchmarks.Api.ApiHarness.RunAsync(args[1..]);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(StoreHarness).Assembly).Run(args);

@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using k8s;
+using k8s.Models;
+using Lotse.ApiServer;
+using Lotse.ApiServer.Authentication;
+using Lotse.Benchmarks.Storage;
+using Lotse.Storage;
+using Lotse.Storage.Sqlite;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Lotse.Benchmarks.Api;
+
+/// <summary>
+/// The API server benchmark of the API-core issue: creates, gets, updates through the whole HTTPS
+/// stack with the official client at 1/16/64 concurrent clients, LIST of 10,000 pods, watch delivery,
+/// creates paced at 500/s — beside the store's own create rate measured in the same run.
+/// </summary>
+internal static class ApiHarness
+{
+    private const string Token = "bench-token";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var operations = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 2000;
+        var dir = Directory.CreateTempSubdirectory("lotse-bench-api-").FullName;
+        var rows = new List<string[]>();
+        try
+        {
+            await using var store = await SqliteStore.OpenAsync(new StoreOptions { SqlitePath = Path.Combine(dir, "state.db"), CompactionInterval = TimeSpan.Zero }, NullLoggerFactory.Instance);
+            using var certificate = SelfSigned();
+            var port = FreePort();
+            await using var app = ApiServerHost.Build(
+                new ApiServerOptions { BindAddress = "127.0.0.1", HttpsPort = port, AdvertiseAddress = "10.0.0.1", TlsDir = dir },
+                store, certificate, _ => null, [t => t == Token ? new UserInfo("bench", ["system:masters", UserInfo.Authenticated]) : null], _ => { });
+            await ApiServerHost.InitializeAsync(app, CancellationToken.None);
+            await app.StartAsync();
+            using var client = new Kubernetes(new KubernetesClientConfiguration
+            {
+                Host = $"https://127.0.0.1:{port}",
+                AccessToken = Token,
+                SslCaCerts = [X509CertificateLoader.LoadCertificate(certificate.Export(X509ContentType.Cert))],
+            });
+            Console.WriteLine($"API benchmark: {operations} operations per measurement, 2 cores, SQLite store");
+
+            foreach (var clients in new[] { 1, 16, 64 })
+            {
+                var ns = $"bench-{clients}";
+                await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } });
+                var storeAlone = await StoreHarness.RunAsync(operations, clients, i => store.CreateAsync($"/registry/bench-store-{clients}/{i:D8}", new byte[800]));
+                rows.Add(StoreHarness.Row("store alone", "create", clients, storeAlone, null));
+                var created = new V1Pod[operations];
+                var create = await StoreHarness.RunAsync(operations, clients, async i => created[i] = await client.CoreV1.CreateNamespacedPodAsync(Pod($"p{i:D6}"), ns));
+                rows.Add(StoreHarness.Row("api", "create", clients, create, storeAlone));
+                var get = await StoreHarness.RunAsync(operations, clients, i => client.CoreV1.ReadNamespacedPodAsync($"p{i:D6}", ns));
+                rows.Add(StoreHarness.Row("api", "get", clients, get, null));
+                var update = await StoreHarness.RunAsync(operations, clients, async i =>
+                {
+                    created[i].Metadata.Labels["round"] = "2";
+                    await client.CoreV1.ReplaceNamespacedPodAsync(created[i], $"p{i:D6}", ns);
+                });
+                rows.Add(StoreHarness.Row("api", "update", clients, update, null));
+            }
+
+            // LIST of 10,000 pods (consistent reads, as kubectl sends them).
+            await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "list" } });
+            await StoreHarness.RunAsync(10_000, 64, i => client.CoreV1.CreateNamespacedPodAsync(Pod($"l{i:D6}"), "list"));
+            var list = await StoreHarness.RunAsync(20, 1, async _ =>
+            {
+                var pods = await client.CoreV1.ListNamespacedPodAsync("list");
+                if (pods.Items.Count != 10_000)
+                {
+                    throw new InvalidOperationException($"listed {pods.Items.Count}");
+                }
+            });
+            rows.Add(StoreHarness.Row("api", "list 10k pods", 1, list, null));
+
+            rows.Add(StoreHarness.Row("api", "create paced at 500/s", 16, await PacedCreatesAsync(client, 500, TimeSpan.FromSeconds(4)), null));
+            rows.Add(StoreHarness.Row("api", "watch delivery", 16, await WatchDeliveryAsync(client, Math.Min(operations, 1000)), null));
+            Print(rows);
+            await app.StopAsync();
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dir, recursive: true);
+        }
+
+        return 0;
+    }
+
+    private static V1Pod Pod(string name) => new()
+    {
+        Metadata = new V1ObjectMeta { Name = name, Labels = new Dictionary<string, string> { ["app"] = "bench" } },
+        Spec = new V1PodSpec { Containers = [new V1Container { Name = "c", Image = "busybox:1.36", Command = ["sleep", "3600"] }] },
+    };
+
+    private static async Task<StoreHarness.Result> PacedCreatesAsync(Kubernetes client, int perSecond, TimeSpan duration)
+    {
+        await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "paced" } });
+        var latencies = new Percentiles();
+        var total = (int)(perSecond * duration.TotalSeconds);
+        var interval = TimeSpan.FromSeconds(1.0 / perSecond);
+        var started = Stopwatch.StartNew();
+        var tasks = new List<Task>(total);
+        for (var i = 0; i < total; i++)
+        {
+            var due = interval * i;
+            var wait = due - started.Elapsed;
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait);
+            }
+
+            var n = i;
+            tasks.Add(Task.Run(async () =>
+            {
+                var start = Stopwatch.GetTimestamp();
+                await client.CoreV1.CreateNamespacedPodAsync(Pod($"r{n:D6}"), "paced");
+                latencies.Add(start);
+            }));
+        }
+
+        await Task.WhenAll(tasks);
+        return new StoreHarness.Result(total / started.Elapsed.TotalSeconds, latencies);
+    }
+
+    private static async Task<StoreHarness.Result> WatchDeliveryAsync(Kubernetes client, int count)
+    {
+        await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "watch" } });
+        var list = await client.CoreV1.ListNamespacedPodAsync("watch");
+        var starts = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        var latencies = new Percentiles();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var seen = 0;
+        var done = new TaskCompletionSource();
+        var watcher = Task.Run(async () =>
+        {
+            await foreach (var (type, pod) in client.CoreV1.WatchListNamespacedPodAsync("watch", resourceVersion: list.Metadata.ResourceVersion, cancellationToken: cts.Token))
+            {
+                if (type == k8s.WatchEventType.Added && starts.TryGetValue(pod.Metadata.Name, out var start))
+                {
+                    latencies.Add(start);
+                    if (Interlocked.Increment(ref seen) == count)
+                    {
+                        done.TrySetResult();
+                    }
+                }
+            }
+        });
+        await Task.Delay(500);
+        var sw = Stopwatch.StartNew();
+        await StoreHarness.RunAsync(count, 16, async i =>
+        {
+            var name = $"w{i:D6}";
+            starts[name] = Stopwatch.GetTimestamp();
+            await client.CoreV1.CreateNamespacedPodAsync(Pod(name), "watch");
+        });
+        await done.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await cts.CancelAsync();
+        await watcher.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        return new StoreHarness.Result(count / sw.Elapsed.TotalSeconds, latencies);
+    }
+
+    private static void Print(List<string[]> rows)
+    {
+        string[] header = ["stack", "operation", "clients", "ops/s", "p50 ms", "p99 ms", "vs store"];
+        var all = rows.Prepend(header).ToList();
+        var widths = Enumerable.Range(0, header.Length).Select(c => all.Max(r => r[c].Length)).ToArray();
+        foreach (var row in all)
+        {
+            Console.WriteLine(string.Join("  ", row.Select((cell, c) => c >= 2 && c <= 5 ? cell.PadLeft(widths[c]) : cell.PadRight(widths[c]))).Replace("of raw", "of store", StringComparison.Ordinal));
+        }
+    }
+
+    private static X509Certificate2 SelfSigned()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pkcs12), null);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

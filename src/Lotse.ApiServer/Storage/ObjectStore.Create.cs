@@ -93,9 +93,10 @@ public sealed partial class ObjectStore
 
         var undo = hooks is null ? null : await hooks.BeforeCreateAsync(key, obj, dryRun: false, cancellationToken);
         WriteResult result;
+        var stored = ToStored(obj);
         try
         {
-            result = await Guard(() => store.CreateAsync(key, ToStored(obj), 0, cancellationToken));
+            result = await Guard(() => store.CreateAsync(key, stored, 0, cancellationToken));
         }
         catch when (undo is not null)
         {
@@ -114,7 +115,7 @@ public sealed partial class ObjectStore
             throw StatusException.AlreadyExists(resource.GroupResource, name, retryAfterSeconds: generated ? 1 : null);
         }
 
-        return CachedObject.FromObject(key, obj, result.Revision, result.Revision);
+        return CachedObject.FromStored(key, stored, result.Revision, result.Revision);
     }
 
     private static string RandomSuffix() =>

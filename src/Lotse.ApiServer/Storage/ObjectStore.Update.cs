@@ -80,9 +80,10 @@ public sealed partial class ObjectStore
             {
                 var undo = hooks is null ? null : await hooks.BeforeUpdateAsync(scope.Key, updated, current.Object, dryRun: false, cancellationToken);
                 WriteResult result;
+                var stored = ToStored(updated);
                 try
                 {
-                    result = await Guard(() => store.UpdateAsync(scope.Key, ToStored(updated), current.Revision, 0, cancellationToken));
+                    result = await Guard(() => store.UpdateAsync(scope.Key, stored, current.Revision, 0, cancellationToken));
                 }
                 catch when (undo is not null)
                 {
@@ -97,7 +98,7 @@ public sealed partial class ObjectStore
                         await hooks.AfterUpdateAsync(scope.Key, updated, current.Object, cancellationToken);
                     }
 
-                    return (CachedObject.FromObject(scope.Key, updated, result.Revision, current.CreateRevision), false);
+                    return (CachedObject.FromStored(scope.Key, stored, result.Revision, current.CreateRevision), false);
                 }
 
                 if (undo is not null)

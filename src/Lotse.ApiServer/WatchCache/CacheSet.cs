@@ -150,7 +150,7 @@ public sealed partial class CacheSet(IStore store, ILogger<CacheSet> logger) : I
                 }
 
                 // The deleted object as last seen, stamped with the delete's revision (kubernetes does the same).
-                var gone = CachedObject.FromObject(key, previous.CloneObject(), e.Revision, previous.CreateRevision);
+                var gone = CachedObject.FromStored(key, e.PrevKv!.Value, e.Revision, previous.CreateRevision);
                 cache.Apply(new CacheEvent(CacheEventType.Deleted, gone, previous, e.Revision));
             }
             else

@@ -32,6 +32,9 @@ public sealed partial class ApiRouter(
 
     public async Task InvokeAsync(HttpContext context)
     {
+        // Like kube-apiserver, compress only large responses (lists decide for themselves): gzip of a
+        // small object costs more CPU than the bytes it saves.
+        SetCompression(context, compress: false);
         try
         {
             var user = authenticator.Authenticate(context) ?? throw StatusException.Unauthorized();
@@ -56,6 +59,14 @@ public sealed partial class ApiRouter(
         {
             LogUnhandled(ex, context.Request.Method, context.Request.Path);
             await WriteStatusAsync(context, StatusException.InternalError($"an internal error occurred: {ex.Message}"));
+        }
+    }
+
+    internal static void SetCompression(HttpContext context, bool compress)
+    {
+        if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpsCompressionFeature>() is { } feature)
+        {
+            feature.Mode = compress ? Microsoft.AspNetCore.Http.Features.HttpsCompressionMode.Compress : Microsoft.AspNetCore.Http.Features.HttpsCompressionMode.DoNotCompress;
         }
     }
 

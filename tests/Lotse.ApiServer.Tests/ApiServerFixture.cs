@@ -56,13 +56,13 @@ public sealed class ApiServerFixture : IAsyncLifetime
         Directory.Delete(_dir, recursive: true);
     }
 
-    public HttpClient Client(string? token = AdminToken)
+    public HttpClient Client(string? token = AdminToken, bool decompress = true)
     {
         var handler = new SocketsHttpHandler
         {
             // Trust exactly the certificate this fixture gave the server.
             SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.GetCertHashString() == _serving.GetCertHashString() },
-            AutomaticDecompression = DecompressionMethods.GZip,
+            AutomaticDecompression = decompress ? DecompressionMethods.GZip : DecompressionMethods.None,
         };
         var client = new HttpClient(handler) { BaseAddress = BaseAddress };
         if (token is not null)

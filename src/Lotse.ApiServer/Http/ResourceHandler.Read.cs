@@ -5,6 +5,9 @@ namespace Lotse.ApiServer.Http;
 
 public sealed partial class ResourceHandler
 {
+    /// <summary>kube-apiserver gzips responses above 128 KiB when the client accepts it.</summary>
+    private const long CompressAbove = 128 * 1024;
+
     private async Task ListAsync(HttpContext context, RequestScope scope, CancellationToken ct)
     {
         var request = context.Request;
@@ -19,6 +22,7 @@ public sealed partial class ResourceHandler
             ResourceVersionMatch = query["resourceVersionMatch"],
         };
         var list = await objects.ListAsync(scope, options, matcher.Matches, ct);
+        ApiRouter.SetCompression(context, list.Items.Sum(i => (long)i.Json.Length) > CompressAbove);
         await writer.WriteListAsync(context.Response, scope.Resource, list, format, query["includeObject"], ct);
     }
 }

@@ -42,12 +42,6 @@ public sealed partial class ResourceHandler
         using var watcher = cache.Watch(from, objects.Caches.Revision, e => matcher.Filter(e, prefix));
 
         var response = context.Response;
-        // Events must reach the client as they happen: no response compression on watch streams.
-        if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpsCompressionFeature>() is { } compression)
-        {
-            compression.Mode = Microsoft.AspNetCore.Http.Features.HttpsCompressionMode.DoNotCompress;
-        }
-
         response.StatusCode = 200;
         response.ContentType = format.Kind == OutputKind.Table ? format.ContentType : "application/json";
         response.Headers.CacheControl = "no-cache, private";

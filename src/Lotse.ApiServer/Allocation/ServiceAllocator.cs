@@ -43,6 +43,14 @@ public sealed class ServiceAllocator : IObjectHooks
     /// <summary>The first address of the range: the <c>kubernetes</c> service's cluster IP.</summary>
     public string FirstAddress => ToAddress(_network + 1);
 
+    /// <summary>The first address of a CIDR (what the serving certificate names as the kubernetes service IP).</summary>
+    public static string FirstAddressOf(string cidr)
+    {
+        var (network, _) = ParseCidr(cidr);
+        var bytes = network.GetAddressBytes();
+        return ToAddress(new BigInteger(bytes, isUnsigned: true, isBigEndian: true) + 1, bytes.Length);
+    }
+
     public static (IPAddress Network, int Prefix) ParseCidr(string cidr)
     {
         var slash = cidr.IndexOf('/', StringComparison.Ordinal);
@@ -61,9 +69,10 @@ public sealed class ServiceAllocator : IObjectHooks
         return (new IPAddress(bytes), prefix);
     }
 
-    private string ToAddress(BigInteger value)
+    private string ToAddress(BigInteger value) => ToAddress(value, _ipv6 ? 16 : 4);
+
+    private static string ToAddress(BigInteger value, int length)
     {
-        var length = _ipv6 ? 16 : 4;
         var bytes = value.ToByteArray(isUnsigned: true, isBigEndian: true);
         var padded = new byte[length];
         bytes.AsSpan(Math.Max(0, bytes.Length - length)).CopyTo(padded.AsSpan(length - Math.Min(length, bytes.Length)));

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.NetworkInformation;
-using System.Numerics;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -207,7 +206,7 @@ public sealed class ClusterPki
     private static List<string> ServingNames(PkiOptions options)
     {
         var names = new List<string> { "localhost", "127.0.0.1", "::1", "kubernetes", "kubernetes.default", "kubernetes.default.svc", $"kubernetes.default.svc.{options.ClusterDomain}", Dns.GetHostName() };
-        names.Add(FirstServiceIp(options.ServiceCidr));
+        names.Add(Allocation.ServiceAllocator.FirstAddressOf(options.ServiceCidr));
         foreach (var nic in NetworkInterface.GetAllNetworkInterfaces().Where(n => n.OperationalStatus == OperationalStatus.Up))
         {
             names.AddRange(nic.GetIPProperties().UnicastAddresses.Select(a => a.Address).Where(a => !IPAddress.IsLoopback(a) && !a.IsIPv6LinkLocal).Select(a => a.ToString()));
@@ -215,22 +214,6 @@ public sealed class ClusterPki
 
         names.AddRange(options.TlsSans.Where(s => !string.IsNullOrWhiteSpace(s)));
         return [.. names.Select(n => IPAddress.TryParse(n, out var ip) ? ip.ToString() : n.ToLowerInvariant()).Distinct()];
-    }
-
-    private static string FirstServiceIp(string cidr)
-    {
-        var slash = cidr.IndexOf('/', StringComparison.Ordinal);
-        if (slash < 0 || !IPAddress.TryParse(cidr[..slash], out var network))
-        {
-            throw new StartupException($"invalid --service-cidr \"{cidr}\"");
-        }
-
-        var bytes = network.GetAddressBytes();
-        var value = new BigInteger(bytes, isUnsigned: true, isBigEndian: true) + 1;
-        var result = value.ToByteArray(isUnsigned: true, isBigEndian: true);
-        var padded = new byte[bytes.Length];
-        result.AsSpan(Math.Max(0, result.Length - bytes.Length)).CopyTo(padded.AsSpan(bytes.Length - Math.Min(bytes.Length, result.Length)));
-        return new IPAddress(padded).ToString();
     }
 
     private static HashSet<string> SansOf(X509Certificate2 cert)

@@ -22,6 +22,14 @@ public static class BuiltInTables
 
     private static ITableConvertor T(params (TableColumn, Func<JsonObject, DateTimeOffset, object?>)[] columns) => new ColumnsConvertor(columns);
 
+    /// <summary>The wide columns of pod controllers: the template's containers and images, and the selector.</summary>
+    private static (TableColumn, Func<JsonObject, DateTimeOffset, object?>)[] TemplateColumns(string podSpecPath, string selectorPath) =>
+    [
+        C("Containers", "string", (o, _) => J.Containers(J.At(o, podSpecPath)), 1),
+        C("Images", "string", (o, _) => J.Images(J.At(o, podSpecPath)), 1),
+        C("Selector", "string", (o, _) => J.Selector(J.At(o, selectorPath)), 1),
+    ];
+
     private static readonly Dictionary<(string Group, string Kind), ITableConvertor> Tables = new()
     {
         [("", "Pod")] = T(
@@ -91,41 +99,35 @@ public static class BuiltInTables
             C("First Seen", "string", (o, n) => HumanDuration.Since(J.Str(o, "firstTimestamp") ?? J.Str(o, "eventTime"), n), 1),
             C("Count", "string", (o, _) => Math.Max(1, J.Int(o, "count")).ToString(CultureInfo.InvariantCulture), 1),
             (new TableColumn("Name", "string", Describe.Name, 1, "name"), (o, _) => J.Str(o, "metadata.name"))),
-        [("", "ReplicationController")] = T(
+        [("", "ReplicationController")] = T([
             NameColumn(),
             C("Desired", "integer", (o, _) => J.Int(o, "spec.replicas")),
             C("Current", "integer", (o, _) => J.Int(o, "status.replicas")),
             C("Ready", "integer", (o, _) => J.Int(o, "status.readyReplicas")),
             AgeColumn(),
-            C("Containers", "string", (o, _) => J.Containers(J.At(o, "spec.template.spec")), 1),
-            C("Images", "string", (o, _) => J.Images(J.At(o, "spec.template.spec")), 1),
-            C("Selector", "string", (o, _) => J.Selector(J.At(o, "spec.selector")), 1)),
+            .. TemplateColumns("spec.template.spec", "spec.selector")]),
         [("", "ResourceQuota")] = T(NameColumn(), AgeColumn(), C("Request", "string", (o, _) => QuotaSummary(o, false)), C("Limit", "string", (o, _) => QuotaSummary(o, true))),
-        [("apps", "Deployment")] = T(
+        [("apps", "Deployment")] = T([
             NameColumn(),
             C("Ready", "string", (o, _) => $"{J.Int(o, "status.readyReplicas")}/{J.Int(o, "spec.replicas")}"),
             C("Up-to-date", "integer", (o, _) => J.Int(o, "status.updatedReplicas")),
             C("Available", "integer", (o, _) => J.Int(o, "status.availableReplicas")),
             AgeColumn(),
-            C("Containers", "string", (o, _) => J.Containers(J.At(o, "spec.template.spec")), 1),
-            C("Images", "string", (o, _) => J.Images(J.At(o, "spec.template.spec")), 1),
-            C("Selector", "string", (o, _) => J.Selector(J.At(o, "spec.selector")), 1)),
-        [("apps", "ReplicaSet")] = T(
+            .. TemplateColumns("spec.template.spec", "spec.selector")]),
+        [("apps", "ReplicaSet")] = T([
             NameColumn(),
             C("Desired", "integer", (o, _) => J.Int(o, "spec.replicas")),
             C("Current", "integer", (o, _) => J.Int(o, "status.replicas")),
             C("Ready", "integer", (o, _) => J.Int(o, "status.readyReplicas")),
             AgeColumn(),
-            C("Containers", "string", (o, _) => J.Containers(J.At(o, "spec.template.spec")), 1),
-            C("Images", "string", (o, _) => J.Images(J.At(o, "spec.template.spec")), 1),
-            C("Selector", "string", (o, _) => J.Selector(J.At(o, "spec.selector")), 1)),
+            .. TemplateColumns("spec.template.spec", "spec.selector")]),
         [("apps", "StatefulSet")] = T(
             NameColumn(),
             C("Ready", "string", (o, _) => $"{J.Int(o, "status.readyReplicas")}/{J.Int(o, "spec.replicas")}"),
             AgeColumn(),
             C("Containers", "string", (o, _) => J.Containers(J.At(o, "spec.template.spec")), 1),
             C("Images", "string", (o, _) => J.Images(J.At(o, "spec.template.spec")), 1)),
-        [("apps", "DaemonSet")] = T(
+        [("apps", "DaemonSet")] = T([
             NameColumn(),
             C("Desired", "integer", (o, _) => J.Int(o, "status.desiredNumberScheduled")),
             C("Current", "integer", (o, _) => J.Int(o, "status.currentNumberScheduled")),
@@ -134,24 +136,20 @@ public static class BuiltInTables
             C("Available", "integer", (o, _) => J.Int(o, "status.numberAvailable")),
             C("Node Selector", "string", (o, _) => J.At(o, "spec.template.spec.nodeSelector") is JsonObject s && s.Count > 0 ? string.Join(",", s.Select(kv => $"{kv.Key}={kv.Value}")) : "<none>"),
             AgeColumn(),
-            C("Containers", "string", (o, _) => J.Containers(J.At(o, "spec.template.spec")), 1),
-            C("Images", "string", (o, _) => J.Images(J.At(o, "spec.template.spec")), 1),
-            C("Selector", "string", (o, _) => J.Selector(J.At(o, "spec.selector")), 1)),
+            .. TemplateColumns("spec.template.spec", "spec.selector")]),
         [("apps", "ControllerRevision")] = T(
             NameColumn(),
             C("Controller", "string", (o, _) => J.Objects(o, "metadata.ownerReferences").FirstOrDefault(r => J.Bool(r, "controller")) is { } r ? $"{J.Str(r, "kind")?.ToLowerInvariant()}.{J.Str(r, "apiVersion")?.Split('/')[0]}/{J.Str(r, "name")}" : "<none>"),
             C("Revision", "integer", (o, _) => J.Int(o, "revision")),
             AgeColumn()),
-        [("batch", "Job")] = T(
+        [("batch", "Job")] = T([
             NameColumn(),
             C("Status", "string", (o, _) => JobStatus(o)),
             C("Completions", "string", (o, _) => $"{J.Int(o, "status.succeeded")}/{(J.At(o, "spec.completions") is null ? 1 : J.Int(o, "spec.completions"))}"),
             C("Duration", "string", (o, n) => JobDuration(o, n)),
             AgeColumn(),
-            C("Containers", "string", (o, _) => J.Containers(J.At(o, "spec.template.spec")), 1),
-            C("Images", "string", (o, _) => J.Images(J.At(o, "spec.template.spec")), 1),
-            C("Selector", "string", (o, _) => J.Selector(J.At(o, "spec.selector")), 1)),
-        [("batch", "CronJob")] = T(
+            .. TemplateColumns("spec.template.spec", "spec.selector")]),
+        [("batch", "CronJob")] = T([
             NameColumn(),
             C("Schedule", "string", (o, _) => J.Str(o, "spec.schedule") ?? string.Empty),
             C("Timezone", "string", (o, _) => J.OrNone(J.Str(o, "spec.timeZone"))),
@@ -159,9 +157,7 @@ public static class BuiltInTables
             C("Active", "integer", (o, _) => (long)J.Objects(o, "status.active").Count()),
             C("Last Schedule", "string", (o, n) => J.Str(o, "status.lastScheduleTime") is { } t ? HumanDuration.Since(t, n) : "<none>"),
             AgeColumn(),
-            C("Containers", "string", (o, _) => J.Containers(J.At(o, "spec.jobTemplate.spec.template.spec")), 1),
-            C("Images", "string", (o, _) => J.Images(J.At(o, "spec.jobTemplate.spec.template.spec")), 1),
-            C("Selector", "string", (o, _) => J.Selector(J.At(o, "spec.jobTemplate.spec.selector")), 1)),
+            .. TemplateColumns("spec.jobTemplate.spec.template.spec", "spec.jobTemplate.spec.selector")]),
         [("autoscaling", "HorizontalPodAutoscaler")] = T(
             NameColumn(),
             C("Reference", "string", (o, _) => $"{J.Str(o, "spec.scaleTargetRef.kind")}/{J.Str(o, "spec.scaleTargetRef.name")}"),

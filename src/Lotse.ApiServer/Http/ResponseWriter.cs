@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -68,18 +69,30 @@ public sealed class ResponseWriter(TimeProvider time)
                 }
 
                 head.Append("},\"items\":[");
-                await response.Body.WriteAsync(Encoding.UTF8.GetBytes(head.ToString()), cancellationToken);
+                // Copy the cached bytes into the response pipe and flush in large slices: one write
+                // per object would cost a chunk (or an HTTP/2 frame) and an await each.
+                var pipe = response.BodyWriter;
+                pipe.Write(Encoding.UTF8.GetBytes(head.ToString()));
+                var pending = 0L;
                 for (var i = 0; i < list.Items.Count; i++)
                 {
                     if (i > 0)
                     {
-                        await response.Body.WriteAsync(Comma, cancellationToken);
+                        pipe.Write(Comma);
                     }
 
-                    await response.Body.WriteAsync(list.Items[i].Json, cancellationToken);
+                    var json = list.Items[i].Json;
+                    pipe.Write(json);
+                    pending += json.Length;
+                    if (pending > 256 * 1024)
+                    {
+                        await pipe.FlushAsync(cancellationToken);
+                        pending = 0;
+                    }
                 }
 
-                await response.Body.WriteAsync("]}"u8.ToArray(), cancellationToken);
+                pipe.Write("]}"u8);
+                await pipe.FlushAsync(cancellationToken);
                 break;
             case OutputKind.Yaml:
                 var yamlList = new JsonObject

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -106,13 +107,13 @@ public sealed partial class ResourceHandler
                     }
                     else
                     {
-                        await WriteRawEventAsync(response, type, e.Object.Json, timeout.Token);
+                        WriteRawEvent(response, type, e.Object.Json);
                     }
 
                     lastSent = e.Revision;
                 }
 
-                await response.Body.FlushAsync(timeout.Token);
+                await response.BodyWriter.FlushAsync(timeout.Token);
             }
         }
         catch (OperationCanceledException)
@@ -136,10 +137,12 @@ public sealed partial class ResourceHandler
         await response.Body.FlushAsync(ct);
     }
 
-    private static async Task WriteRawEventAsync(HttpResponse response, string type, byte[] json, CancellationToken ct)
+    /// <summary>Appends one event line to the response pipe; the caller flushes once per batch of events.</summary>
+    private static void WriteRawEvent(HttpResponse response, string type, byte[] json)
     {
-        await response.Body.WriteAsync(System.Text.Encoding.UTF8.GetBytes($"{{\"type\":\"{type}\",\"object\":"), ct);
-        await response.Body.WriteAsync(json, ct);
-        await response.Body.WriteAsync("}\n"u8.ToArray(), ct);
+        var pipe = response.BodyWriter;
+        pipe.Write(System.Text.Encoding.UTF8.GetBytes($"{{\"type\":\"{type}\",\"object\":"));
+        pipe.Write(json);
+        pipe.Write("}\n"u8);
     }
 }

@@ -54,6 +54,9 @@ internal sealed class EtcdEndpoints : IDisposable
                 HttpHandler = handler,
                 MaxReceiveMessageSize = 64 * 1024 * 1024,
                 DisposeHttpClient = true,
+                // A member that comes back is used again within about a second (the default backoff grows to minutes).
+                InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
+                MaxReconnectBackoff = TimeSpan.FromSeconds(1),
             });
         })];
     }

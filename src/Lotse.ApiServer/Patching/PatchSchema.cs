@@ -1,78 +1,51 @@
+using System.Collections.Frozen;
+
 namespace Lotse.ApiServer.Patching;
 
-/// <summary>How a list merges in a strategic merge patch: by a key, as a set of primitives, or replaced.</summary>
-public sealed record ListStrategy(string? MergeKey, bool MergePrimitives);
-
 /// <summary>
-/// The patch metadata of built-in kinds (the <c>patchStrategy</c>/<c>patchMergeKey</c> tags of k8s.io/api),
-/// looked up by the field path of a list (field names, list items skipped). Our own table of the lists
-/// kubectl's patches touch; lists not in it are replaced, as kubernetes does for untagged lists.
+/// The strategic-merge-patch metadata of a kind: for each field that carries a <c>patchStrategy</c> or sits
+/// above one, how it patches and what is below it. It plays the part of the struct tags kube-apiserver
+/// reads from its Go types (apimachinery's <c>LookupPatchMeta</c>); fields it does not name are untagged.
 /// </summary>
 public sealed class PatchSchema
 {
-    private static readonly string[] PodSpecPrefixes = ["spec", "spec.template.spec", "spec.jobTemplate.spec.template.spec", "template.spec"];
+    private readonly FrozenDictionary<string, PatchField> _fields;
 
-    private readonly Dictionary<string, ListStrategy> _lists;
+    internal PatchSchema(IEnumerable<KeyValuePair<string, PatchField>> fields) =>
+        _fields = fields.ToFrozenDictionary(StringComparer.Ordinal);
 
-    private PatchSchema(Dictionary<string, ListStrategy> lists) => _lists = lists;
-
+    /// <summary>No metadata at all: every map merges and every list is replaced.</summary>
     public static PatchSchema Empty { get; } = new([]);
 
-    public ListStrategy? ListAt(string path) => _lists.GetValueOrDefault(path);
+    public bool IsEmpty => _fields.Count == 0;
 
-    public static PatchSchema For(string group, string kind)
+    /// <summary>The fields this schema names.</summary>
+    public IEnumerable<string> FieldNames => _fields.Keys;
+
+    /// <summary>The metadata of a direct child field (<see cref="PatchField.Untagged"/> when not named).</summary>
+    public PatchField Field(string name) => _fields.GetValueOrDefault(name, PatchField.Untagged);
+
+    /// <summary>
+    /// The metadata at a dotted path of field names, list items skipped — <c>spec.template.spec.containers.env</c>
+    /// is the env list of every container. Untagged when any step is not named.
+    /// </summary>
+    public PatchField Lookup(string path)
     {
-        var lists = new Dictionary<string, ListStrategy>(StringComparer.Ordinal)
+        var field = PatchField.Untagged;
+        var schema = this;
+        foreach (var name in path.Split('.'))
         {
-            ["metadata.finalizers"] = new(null, true),
-            ["metadata.ownerReferences"] = new("uid", false),
-            ["status.conditions"] = new("type", false),
-        };
-
-        var podSpecs = (group, kind) switch
-        {
-            ("", "Pod") => ["spec"],
-            ("", "PodTemplate") => ["template.spec"],
-            ("", "ReplicationController") or ("apps", "Deployment" or "ReplicaSet" or "StatefulSet" or "DaemonSet") or ("batch", "Job") => ["spec.template.spec"],
-            ("batch", "CronJob") => ["spec.jobTemplate.spec.template.spec"],
-            _ => Array.Empty<string>(),
-        };
-        foreach (var spec in podSpecs.Where(PodSpecPrefixes.Contains))
-        {
-            AddPodSpec(lists, spec);
+            field = schema.Field(name);
+            schema = field.Schema;
         }
 
-        if (group.Length == 0 && kind == "Service")
-        {
-            lists["spec.ports"] = new("port", false);
-        }
-
-        if (group.Length == 0 && kind == "Node")
-        {
-            lists["status.addresses"] = new("type", false);
-        }
-
-        return new PatchSchema(lists);
+        return field;
     }
 
-    private static void AddPodSpec(Dictionary<string, ListStrategy> lists, string spec)
-    {
-        foreach (var containers in (string[])["containers", "initContainers", "ephemeralContainers"])
-        {
-            var c = $"{spec}.{containers}";
-            lists[c] = new("name", false);
-            lists[$"{c}.ports"] = new("containerPort", false);
-            lists[$"{c}.env"] = new("name", false);
-            lists[$"{c}.volumeMounts"] = new("mountPath", false);
-            lists[$"{c}.volumeDevices"] = new("devicePath", false);
-            lists[$"{c}.resizePolicy"] = new("resourceName", false);
-        }
-
-        lists[$"{spec}.volumes"] = new("name", false);
-        lists[$"{spec}.imagePullSecrets"] = new("name", false);
-        lists[$"{spec}.hostAliases"] = new("ip", false);
-        lists[$"{spec}.topologySpreadConstraints"] = new("topologyKey", false);
-        lists[$"{spec}.schedulingGates"] = new("name", false);
-        lists[$"{spec}.resourceClaims"] = new("name", false);
-    }
+    /// <summary>
+    /// The metadata of a built-in kind (kinds are version-independent here: a field keeps its tags across
+    /// versions). A built-in group's kind the table does not describe still gets <c>metadata</c>, since every
+    /// Kubernetes type embeds ObjectMeta; any other group (custom resources) gets <see cref="Empty"/>.
+    /// </summary>
+    public static PatchSchema For(string group, string kind) => BuiltInPatchSchemas.For(group, kind);
 }

@@ -1,216 +1,218 @@
 using System.Text.Json.Nodes;
+using static Lotse.ApiServer.Patching.PatchNodes;
 
 namespace Lotse.ApiServer.Patching;
 
 /// <summary>
-/// Kubernetes' strategic merge patch: maps merge, null deletes, lists merge by their merge key (or as
-/// primitive sets) where the kind's patch metadata says so and are replaced otherwise, with the
-/// directives <c>$patch</c> (replace, delete, merge), <c>$setElementOrder/&lt;list&gt;</c>,
-/// <c>$retainKeys</c> and <c>$deleteFromPrimitiveList/&lt;list&gt;</c>. Inputs are never changed.
+/// Kubernetes' strategic merge patch, as kube-apiserver applies it (apimachinery
+/// <c>strategicpatch.StrategicMergeMapPatch</c>: parallel lists merged, unmatched nulls ignored). Maps merge
+/// recursively and a null member deletes; a list merges where the kind's <see cref="PatchSchema"/> says
+/// <c>patchStrategy: merge</c> — maps item by item on the merge key, primitives as an ordered set — and is
+/// replaced otherwise. Directives: <c>$patch</c> (<c>replace</c>/<c>delete</c> on a map; <c>replace</c>, or
+/// <c>delete</c> on an item, in a merged list), <c>$retainKeys</c>, <c>$setElementOrder/&lt;list&gt;</c> and
+/// <c>$deleteFromPrimitiveList/&lt;list&gt;</c>. Merged lists are ordered as kube orders them (see
+/// <see cref="ListOrder"/>). No name starting with <c>$</c> reaches the result, and the inputs are never
+/// changed.
 /// </summary>
-public static class StrategicMergePatch
+/// <remarks>
+/// Deliberate differences from kube: <c>$patch: merge</c> on a map is accepted as a plain merge (kube
+/// rejects it; kustomize ignores it); a <c>$patch: replace</c> map under a field the object lacks keeps its
+/// content (kube drops it); patch errors kube reports as 500 are 400s here (see <see cref="PatchErrorKind"/>).
+/// </remarks>
+public static partial class StrategicMergePatch
 {
-    private const string PatchDirective = "$patch";
-    private const string RetainKeys = "$retainKeys";
-    private const string SetElementOrder = "$setElementOrder/";
-    private const string DeleteFromPrimitiveList = "$deleteFromPrimitiveList/";
+    private const string RetainKeysDirective = "$retainKeys";
+    private const string SetElementOrderPrefix = "$setElementOrder";
+    private const string DeleteFromPrimitiveListPrefix = "$deleteFromPrimitiveList";
 
-    public static JsonObject Apply(JsonObject original, JsonObject patch, PatchSchema schema) =>
-        MergeMap((JsonObject)original.DeepClone(), patch, schema, string.Empty) ?? [];
-
-    private static JsonObject? MergeMap(JsonObject target, JsonObject patch, PatchSchema schema, string path)
+    public static JsonObject Apply(JsonObject original, JsonObject patch, PatchSchema schema)
     {
-        switch (patch[PatchDirective]?.ToString())
+        ArgumentNullException.ThrowIfNull(original);
+        ArgumentNullException.ThrowIfNull(patch);
+        ArgumentNullException.ThrowIfNull(schema);
+        return MergeMap((JsonObject)original.DeepClone(), patch, schema);
+    }
+
+    /// <summary>
+    /// Merges <paramref name="patch"/> (read only) into <paramref name="target"/> (a private copy we may
+    /// change) and returns the result: <paramref name="target"/> itself, or a new map when a <c>$patch</c>
+    /// directive replaces or deletes it (a deleted map becomes <c>{}</c>, as in kube).
+    /// </summary>
+    private static JsonObject MergeMap(JsonObject target, JsonObject patch, PatchSchema schema)
+    {
+        if (patch.TryGetPropertyValue(PatchDirective, out var directive))
         {
-            case "delete":
-                return null;
-            case "replace":
-                return (JsonObject)Clean(patch);
-            case null or "merge":
-                break;
-            default:
-                throw new PatchException($"unknown patch type: {patch[PatchDirective]}", malformed: true);
-        }
-
-        foreach (var (key, value) in patch)
-        {
-            if (key == PatchDirective || key == RetainKeys || key.StartsWith(SetElementOrder, StringComparison.Ordinal))
+            switch (DirectiveName(directive, patch))
             {
-                continue;
-            }
-
-            if (key.StartsWith(DeleteFromPrimitiveList, StringComparison.Ordinal))
-            {
-                var field = key[DeleteFromPrimitiveList.Length..];
-                if (target[field] is JsonArray list && value is JsonArray remove)
-                {
-                    foreach (var item in remove)
-                    {
-                        foreach (var match in list.Where(i => JsonNode.DeepEquals(i, item)).ToList())
-                        {
-                            list.Remove(match);
-                        }
-                    }
-                }
-
-                continue;
-            }
-
-            var childPath = path.Length == 0 ? key : $"{path}.{key}";
-            if (value is null)
-            {
-                target.Remove(key);
-            }
-            else if (value is JsonObject childPatch)
-            {
-                var existing = target[key] as JsonObject;
-                var merged = MergeMap(existing ?? [], childPatch, schema, childPath);
-                if (merged is null)
-                {
-                    target.Remove(key);
-                }
-                else if (!ReferenceEquals(merged, existing))
-                {
-                    target[key] = merged;
-                }
-            }
-            else if (value is JsonArray listPatch)
-            {
-                target[key] = MergeList(target[key] as JsonArray, listPatch, schema.ListAt(childPath), schema, childPath, patch[SetElementOrder + key] as JsonArray);
-            }
-            else
-            {
-                target[key] = value.DeepClone();
+                case "replace":
+                    return MaterializeObject(patch);
+                case "delete":
+                    return [];
             }
         }
 
-        foreach (var (key, value) in patch)
+        // kube's order: clear what $retainKeys does not keep, merge and order the $setElementOrder lists,
+        // then the remaining fields; deletions from primitive lists come last here (kube's map iteration
+        // leaves their order against the same list's additions to chance).
+        RetainKeys(target, patch);
+        var ordered = SetElementOrder(target, patch, schema);
+        List<(string Field, JsonNode? Values)>? deletions = null;
+        foreach (var (name, value) in patch)
         {
-            // An order directive for a list the patch did not otherwise touch still reorders it.
-            if (key.StartsWith(SetElementOrder, StringComparison.Ordinal) && value is JsonArray order)
+            if (name.StartsWith(DeleteFromPrimitiveListPrefix, StringComparison.Ordinal))
             {
-                var field = key[SetElementOrder.Length..];
-                var path2 = path.Length == 0 ? field : $"{path}.{field}";
-                if (!patch.ContainsKey(field) && target[field] is JsonArray existing && schema.ListAt(path2) is { } strategy)
-                {
-                    target[field] = Reorder(existing, order, strategy.MergeKey);
-                }
+                (deletions ??= []).Add((ListName(name, DeleteFromPrimitiveListPrefix, "invalid patch format of primitive list"), value));
+            }
+            else if (!name.StartsWith('$') && ordered?.Contains(name) != true)
+            {
+                MergeField(target, name, value, schema.Field(name));
             }
         }
 
-        if (patch[RetainKeys] is JsonArray retain)
+        foreach (var (field, values) in deletions ?? [])
         {
-            var keep = retain.Select(k => k?.ToString()).ToHashSet();
-            foreach (var key in target.Select(kv => kv.Key).ToList())
-            {
-                if (!keep.Contains(key))
-                {
-                    target.Remove(key);
-                }
-            }
+            DeleteFromPrimitiveList(target, field, values);
         }
 
         return target;
     }
 
-    private static JsonArray MergeList(JsonArray? target, JsonArray patch, ListStrategy? strategy, PatchSchema schema, string path, JsonArray? order)
+    private static void MergeField(JsonObject target, string name, JsonNode? value, PatchField field)
     {
-        if (strategy is null)
+        if (value is null)
         {
-            if (patch.Count == 1 && patch[0] is JsonObject only && only[PatchDirective]?.ToString() == "replace")
-            {
-                return [];
-            }
-
-            return (JsonArray)Clean(patch);
+            target.Remove(name);
+            return;
         }
 
-        var result = target is null ? new JsonArray() : (JsonArray)target.DeepClone();
-        if (patch.Any(p => p is JsonObject o && o[PatchDirective]?.ToString() == "replace"))
+        if (!target.TryGetPropertyValue(name, out var existing) || Shape(existing) != Shape(value))
         {
-            return new JsonArray([.. patch.Where(p => !(p is JsonObject o && o[PatchDirective]?.ToString() == "replace")).Select(p => p is JsonObject o ? Clean(o) : p?.DeepClone())]);
+            // Nothing to merge with (absent, or a map meeting a list or a scalar): the patch value lands as it is.
+            SetOrRemove(target, name, value);
+            return;
         }
 
-        if (strategy.MergeKey is null)
+        switch (value)
         {
-            foreach (var item in patch)
-            {
-                if (!result.Any(existing => JsonNode.DeepEquals(existing, item)))
+            case JsonObject map when field.ReplacesMap:
+                SetOrRemove(target, name, map);
+                break;
+            case JsonObject map:
+                var current = (JsonObject)existing!;
+                var merged = MergeMap(current, map, field.Schema);
+                if (!ReferenceEquals(merged, current))
                 {
-                    result.Add(item?.DeepClone());
-                }
-            }
-
-            return order is null ? result : Reorder(result, order, null);
-        }
-
-        foreach (var item in patch.OfType<JsonObject>())
-        {
-            var key = item[strategy.MergeKey];
-            var index = IndexOf(result, strategy.MergeKey, key);
-            if (item[PatchDirective]?.ToString() == "delete")
-            {
-                if (index >= 0)
-                {
-                    result.RemoveAt(index);
+                    target[name] = merged;
                 }
 
+                break;
+            case JsonArray list:
+                target[name] = MergeListField(name, (JsonArray)existing!, list, field);
+                break;
+            default:
+                target[name] = value.DeepClone();
+                break;
+        }
+    }
+
+    private static void SetOrRemove(JsonObject target, string name, JsonNode value)
+    {
+        if (TryMaterialize(value, out var materialized))
+        {
+            target[name] = materialized;
+        }
+        else
+        {
+            target.Remove(name);
+        }
+    }
+
+    /// <summary>Maps, lists and scalars: kube merges only when both sides have the same one of these.</summary>
+    private static int Shape(JsonNode? node) => node switch
+    {
+        JsonObject => 1,
+        JsonArray => 2,
+        _ => 0,
+    };
+
+    /// <summary>
+    /// <c>$retainKeys: [..]</c> clears every field of the object it does not list; the patch may only set
+    /// listed fields (kube validates this and so do we). Honoured wherever it appears, as kube does, not
+    /// only on fields tagged <c>retainKeys</c>.
+    /// </summary>
+    private static void RetainKeys(JsonObject target, JsonObject patch)
+    {
+        if (!patch.TryGetPropertyValue(RetainKeysDirective, out var directive))
+        {
+            return;
+        }
+
+        if (directive is not JsonArray list)
+        {
+            throw PatchException.BadRequest("invalid patch format of retainKeys");
+        }
+
+        var keep = list.Select(k => k is JsonValue v && v.TryGetValue<string>(out var s) ? s : null).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        foreach (var (name, value) in patch)
+        {
+            if (value is null || name is PatchDirective or RetainKeysDirective
+                || name.StartsWith(DeleteFromPrimitiveListPrefix, StringComparison.Ordinal)
+                || name.StartsWith(SetElementOrderPrefix, StringComparison.Ordinal))
+            {
                 continue;
             }
 
-            if (index >= 0)
+            if (!keep.Contains(name))
             {
-                if (MergeMap((JsonObject)result[index]!, item, schema, path) is null)
-                {
-                    result.RemoveAt(index);
-                }
-            }
-            else
-            {
-                result.Add(Clean(item));
+                throw PatchException.BadRequest("invalid patch format of retainKeys");
             }
         }
 
-        return order is null ? result : Reorder(result, order, strategy.MergeKey);
-    }
-
-    /// <summary>Orders a merged list as <c>$setElementOrder</c> says; items it does not name keep their relative order at the end.</summary>
-    private static JsonArray Reorder(JsonArray list, JsonArray order, string? mergeKey)
-    {
-        var items = list.Select(i => i?.DeepClone()).ToList();
-        var ordered = new List<JsonNode?>();
-        foreach (var wanted in order)
+        foreach (var name in target.Select(member => member.Key).Where(name => !keep.Contains(name)).ToList())
         {
-            var match = items.FindIndex(i => mergeKey is null ? JsonNode.DeepEquals(i, wanted) : JsonNode.DeepEquals(i?[mergeKey], wanted?[mergeKey]));
-            if (match >= 0)
-            {
-                ordered.Add(items[match]);
-                items.RemoveAt(match);
-            }
+            target.Remove(name);
         }
-
-        ordered.AddRange(items);
-        return new JsonArray([.. ordered]);
     }
 
-    private static int IndexOf(JsonArray list, string mergeKey, JsonNode? key)
+    /// <summary>The list a <c>$setElementOrder/x</c> or <c>$deleteFromPrimitiveList/x</c> directive names.</summary>
+    private static string ListName(string directive, string prefix, string error)
     {
-        for (var i = 0; i < list.Count; i++)
+        var slash = directive.IndexOf('/', StringComparison.Ordinal);
+        return slash == prefix.Length && directive.StartsWith(prefix, StringComparison.Ordinal)
+            ? directive[(slash + 1)..]
+            : throw PatchException.BadRequest(error);
+    }
+
+    /// <summary>
+    /// <c>$deleteFromPrimitiveList/x: [..]</c> removes those values from the primitive list x, whatever x's
+    /// strategy; nothing happens when x is absent or not a list. A null deletion list removes x (kube's
+    /// reading of the directive as a null field).
+    /// </summary>
+    private static void DeleteFromPrimitiveList(JsonObject target, string field, JsonNode? values)
+    {
+        if (values is null)
         {
-            if (list[i] is JsonObject o && JsonNode.DeepEquals(o[mergeKey], key))
-            {
-                return i;
-            }
+            target.Remove(field);
+            return;
         }
 
-        return -1;
-    }
+        if (target[field] is not JsonArray list || values is not JsonArray remove || (list.Count == 0 && remove.Count == 0))
+        {
+            return;
+        }
 
-    /// <summary>A patch value as it lands in the object: directives removed.</summary>
-    private static JsonNode Clean(JsonNode node) => node switch
-    {
-        JsonObject o => new JsonObject(o.Where(kv => !kv.Key.StartsWith('$')).Select(kv => KeyValuePair.Create(kv.Key, kv.Value is null ? null : Clean(kv.Value)))),
-        JsonArray a => new JsonArray([.. a.Select(i => i is null ? null : Clean(i))]),
-        _ => node.DeepClone(),
-    };
+        if (ElementKind(list, remove) == System.Text.Json.JsonValueKind.Object)
+        {
+            throw PatchException.BadRequest("invalid patch format of primitive list");
+        }
+
+        var gone = remove.Select(Identity).ToHashSet(StringComparer.Ordinal);
+        for (var i = list.Count - 1; i >= 0; i--)
+        {
+            if (gone.Contains(Identity(list[i])))
+            {
+                list.RemoveAt(i);
+            }
+        }
+    }
 }

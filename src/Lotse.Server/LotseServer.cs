@@ -83,6 +83,10 @@ public static partial class LotseServer
         await app.StartAsync(cancellationToken);
         LogPhase(log, $"API server listening on https://{options.BindAddress}:{options.HttpsListenPort}");
         LogPhase(log, $"Lotse server is running; run: kubectl --kubeconfig {options.WriteKubeconfig} get namespaces");
+
+        // Start-up leaves garbage behind (certificates, discovery and OpenAPI building, cache loading):
+        // collect it once and hand the memory back, so a server at rest stays small.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         try
         {
             await Task.Delay(Timeout.Infinite, cancellationToken);

@@ -242,6 +242,9 @@ internal static class StoreHarness
     {
         var next = -1;
         var latencies = new Percentiles();
+        var allocated = GC.GetTotalAllocatedBytes();
+        var paused = GC.GetTotalPauseDuration();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Run(async () =>
         {
@@ -254,10 +257,26 @@ internal static class StoreHarness
             }
         })));
         sw.Stop();
-        return new Result(operations / sw.Elapsed.TotalSeconds, latencies);
+        return new Result(operations / sw.Elapsed.TotalSeconds, latencies)
+        {
+            AllocatedPerOperation = (GC.GetTotalAllocatedBytes() - allocated) / operations,
+            GcPauseShare = (GC.GetTotalPauseDuration() - paused) / sw.Elapsed,
+            CpuPerOperation = (Process.GetCurrentProcess().TotalProcessorTime - cpu) / operations,
+        };
     }
 
-    public sealed record Result(double OpsPerSecond, Percentiles Latency);
+    /// <summary>A measurement: rate, latencies, and (for in-process runs) what it cost the garbage collector.</summary>
+    public sealed record Result(double OpsPerSecond, Percentiles Latency)
+    {
+        /// <summary>Bytes allocated by the whole process per operation (server and client when both run here).</summary>
+        public long AllocatedPerOperation { get; init; }
+
+        /// <summary>The share of the wall time the process spent paused for garbage collection.</summary>
+        public double GcPauseShare { get; init; }
+
+        /// <summary>Processor time of the whole process per operation (server and client when both run here).</summary>
+        public TimeSpan CpuPerOperation { get; init; }
+    }
 
     public static string[] Row(string backend, string operation, int writers, Result result, Result? baseline) =>
     [
@@ -267,17 +286,20 @@ internal static class StoreHarness
         result.OpsPerSecond.ToString("F0", CultureInfo.InvariantCulture),
         (result.Latency.At(50) / 1000).ToString("F2", CultureInfo.InvariantCulture),
         (result.Latency.At(99) / 1000).ToString("F2", CultureInfo.InvariantCulture),
+        result.CpuPerOperation.TotalMicroseconds.ToString("F0", CultureInfo.InvariantCulture),
+        (result.AllocatedPerOperation / 1024.0).ToString("F1", CultureInfo.InvariantCulture),
+        (result.GcPauseShare * 100).ToString("F0", CultureInfo.InvariantCulture) + "%",
         baseline is null ? string.Empty : $"{result.OpsPerSecond / baseline.OpsPerSecond * 100:F0}% of raw",
     ];
 
     private static void Print(List<string[]> rows)
     {
-        string[] header = ["backend", "operation", "writers", "ops/s", "p50 ms", "p99 ms", "vs raw"];
+        string[] header = ["backend", "operation", "writers", "ops/s", "p50 ms", "p99 ms", "CPU µs/op", "KB/op", "GC", "vs raw"];
         var all = rows.Prepend(header).ToList();
         var widths = Enumerable.Range(0, header.Length).Select(c => all.Max(r => r[c].Length)).ToArray();
         foreach (var row in all)
         {
-            Console.WriteLine(string.Join("  ", row.Select((cell, c) => c >= 2 && c <= 5 ? cell.PadLeft(widths[c]) : cell.PadRight(widths[c]))));
+            Console.WriteLine(string.Join("  ", row.Select((cell, c) => c >= 2 && c <= 8 ? cell.PadLeft(widths[c]) : cell.PadRight(widths[c]))));
         }
     }
 }

@@ -5,13 +5,16 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
+using k8s;
+using Lotse.ApiServer;
 using Lotse.ApiServer.Authentication;
 using Lotse.Storage;
 using Lotse.Storage.Sqlite;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging.Abstractions;
+using Xunit;
 
-namespace Lotse.ApiServer.Tests;
+namespace Lotse.Testing;
 
 /// <summary>
 /// The real API server in-process, over a real SQLite store in a temporary folder, on a free loopback
@@ -72,6 +75,14 @@ public sealed class ApiServerFixture : IAsyncLifetime
 
         return client;
     }
+
+    /// <summary>The official client, as controllers, the scheduler and agents use it.</summary>
+    public Kubernetes Kubernetes(string token = AdminToken) => new(new KubernetesClientConfiguration
+    {
+        Host = BaseAddress.ToString(),
+        AccessToken = token,
+        SslCaCerts = [X509CertificateLoader.LoadCertificate(_serving.Export(X509ContentType.Cert))],
+    });
 
     public static StringContent Json(string json, string mediaType = "application/json") => new(json, Encoding.UTF8, mediaType);
 

@@ -1,0 +1,52 @@
+using k8s;
+using k8s.Models;
+
+namespace Lotse.Client.Informers;
+
+/// <summary>List and watch, across all namespaces, for the kinds the control plane's loops follow.</summary>
+public static class ListWatches
+{
+    /// <summary>List pages of this many objects, as client-go's reflector does (bounded memory per response).</summary>
+    public const int PageSize = 500;
+
+    /// <summary>The server ends a watch after about this long; the informer then resumes it (as client-go asks for 5–10 min).</summary>
+    private const int WatchTimeoutSeconds = 300;
+
+    public static ListWatch<V1Namespace> Namespaces(IKubernetes client) => new(
+        "Namespace",
+        async (next, ct) => Page(await client.CoreV1.ListNamespaceAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
+        (rv, ct) => client.CoreV1.WatchListNamespaceAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+
+    public static ListWatch<V1Node> Nodes(IKubernetes client) => new(
+        "Node",
+        async (next, ct) => Page(await client.CoreV1.ListNodeAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
+        (rv, ct) => client.CoreV1.WatchListNodeAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+
+    public static ListWatch<V1Pod> Pods(IKubernetes client, string? fieldSelector = null) => new(
+        "Pod",
+        async (next, ct) => Page(await client.CoreV1.ListPodForAllNamespacesAsync(fieldSelector: fieldSelector, limit: PageSize, continueParameter: next, cancellationToken: ct)),
+        (rv, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(allowWatchBookmarks: true, fieldSelector: fieldSelector, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+
+    public static ListWatch<V1ServiceAccount> ServiceAccounts(IKubernetes client) => new(
+        "ServiceAccount",
+        async (next, ct) => Page(await client.CoreV1.ListServiceAccountForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
+        (rv, ct) => client.CoreV1.WatchListServiceAccountForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+
+    public static ListWatch<V1ConfigMap> ConfigMaps(IKubernetes client, string? fieldSelector = null) => new(
+        "ConfigMap",
+        async (next, ct) => Page(await client.CoreV1.ListConfigMapForAllNamespacesAsync(fieldSelector: fieldSelector, limit: PageSize, continueParameter: next, cancellationToken: ct)),
+        (rv, ct) => client.CoreV1.WatchListConfigMapForAllNamespacesAsync(allowWatchBookmarks: true, fieldSelector: fieldSelector, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+
+    public static ListWatch<V1ReplicaSet> ReplicaSets(IKubernetes client) => new(
+        "ReplicaSet",
+        async (next, ct) => Page(await client.AppsV1.ListReplicaSetForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
+        (rv, ct) => client.AppsV1.WatchListReplicaSetForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+
+    public static ListWatch<V1Deployment> Deployments(IKubernetes client) => new(
+        "Deployment",
+        async (next, ct) => Page(await client.AppsV1.ListDeploymentForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
+        (rv, ct) => client.AppsV1.WatchListDeploymentForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+
+    private static ListPage<T> Page<T>(IItems<T> list) where T : class =>
+        new(list.Items ?? [], ((IMetadata<V1ListMeta>)list).Metadata?.ResourceVersion ?? "0", ((IMetadata<V1ListMeta>)list).Metadata?.ContinueProperty is { Length: > 0 } next ? next : null);
+}

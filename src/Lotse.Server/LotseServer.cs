@@ -1,9 +1,13 @@
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using k8s;
 using Lotse.ApiServer;
 using Lotse.ApiServer.Authentication;
 using Lotse.ApiServer.Security;
+using Lotse.Controllers;
 using Lotse.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -82,9 +86,16 @@ public static partial class LotseServer
         var compaction = compactor.RunAsync(stopping.Token);
         await app.StartAsync(cancellationToken);
         LogPhase(log, $"API server listening on https://{options.BindAddress}:{options.HttpsListenPort}");
+
+        // The control loops are clients of the API like any other: over HTTPS, with their own identity.
+        using var loopClient = LoopbackClient(server, pki, "system:kube-controller-manager");
+        using var controllerManager = new ControllerManager(loopClient, pki.ServerCaPem, loggerFactory);
+        var controllers = controllerManager.RunAsync(stopping.Token);
+        await controllerManager.Synced.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        LogPhase(log, "Controllers running");
         LogPhase(log, $"Lotse server is running; run: kubectl --kubeconfig {options.WriteKubeconfig} get namespaces");
 
-        // Start-up leaves garbage behind (certificates, discovery and OpenAPI building, cache loading):
+        // Start-up leaves garbage behind (certificates, discovery and OpenAPI building, first lists):
         // collect it once and hand the memory back, so a server at rest stays small.
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         try
@@ -98,9 +109,26 @@ public static partial class LotseServer
         LogPhase(log, "Shutting down");
         await stopping.CancelAsync();
         await compaction.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await controllers.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+
+        // Close the loops' connections first: Kestrel's graceful stop waits for open connections.
+        loopClient.Dispose();
         using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await app.StopAsync(stopTimeout.Token);
         LogPhase(log, "Lotse server stopped");
+    }
+
+    /// <summary>An official client for an in-process component, with a client certificate from the cluster CA naming it.</summary>
+    private static Kubernetes LoopbackClient(string server, ClusterPki pki, string user)
+    {
+        var (certificate, key) = pki.IssueClientCertificate(user, [], TimeSpan.FromDays(365));
+        return new Kubernetes(new KubernetesClientConfiguration
+        {
+            Host = server,
+            ClientCertificateData = Convert.ToBase64String(Encoding.UTF8.GetBytes(certificate)),
+            ClientCertificateKeyData = Convert.ToBase64String(Encoding.UTF8.GetBytes(key)),
+            SslCaCerts = [X509Certificate2.CreateFromPem(pki.ServerCaPem)],
+        });
     }
 
     /// <summary>This host's first up, non-loopback IPv4 address (what K3s advertises by default), else 127.0.0.1.</summary>

@@ -56,7 +56,9 @@ public sealed partial class ResourceHandler
             return;
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        // A stopping server ends its watches like a timeout does, so clients re-watch elsewhere or
+        // after the restart, and a graceful stop does not wait for streams that never end.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping);
         timeout.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds));
         var first = true;
         var lastSent = from;

@@ -3,6 +3,7 @@ using Lotse.ApiServer.Errors;
 using Lotse.ApiServer.Registry;
 using Lotse.ApiServer.Storage;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
 
 namespace Lotse.ApiServer.Http;
 
@@ -10,7 +11,7 @@ namespace Lotse.ApiServer.Http;
 /// The generic REST handler: maps an HTTP request on a resource URL to a verb of the
 /// <see cref="ObjectStore"/> and writes the answer (kubernetes' endpoints/handlers package).
 /// </summary>
-public sealed partial class ResourceHandler(ResourceRegistry registry, ObjectStore objects, ResponseWriter writer, TimeProvider time)
+public sealed partial class ResourceHandler(ResourceRegistry registry, ObjectStore objects, ResponseWriter writer, TimeProvider time, IHostApplicationLifetime lifetime)
 {
     public async Task HandleAsync(HttpContext context, string group, string version, string[] segments)
     {

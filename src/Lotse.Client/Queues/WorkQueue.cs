@@ -16,6 +16,7 @@ public sealed class WorkQueue : IDisposable
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _shutdown = new();
     private int _waiting;
+    private int _disposed;
 
     public WorkQueue(TimeProvider? time = null, RateLimiter? limiter = null)
     {
@@ -120,6 +121,11 @@ public sealed class WorkQueue : IDisposable
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _shutdown.Cancel();
         _shutdown.Dispose();
         _available.Dispose();

@@ -34,6 +34,8 @@ public abstract partial class Controller : IDisposable
 
     protected TimeProvider Time { get; }
 
+    protected ILogger Logger => _logger;
+
     /// <summary>The informers whose caches must be filled before the first reconcile.</summary>
     protected abstract IEnumerable<IInformer> Informers { get; }
 

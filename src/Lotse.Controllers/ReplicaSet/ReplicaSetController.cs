@@ -1,0 +1,286 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Lotse.Client.Informers;
+using Lotse.Client.Selectors;
+using Lotse.Controllers.Runtime;
+using Microsoft.Extensions.Logging;
+
+namespace Lotse.Controllers.ReplicaSet;
+
+/// <summary>
+/// Kubernetes' ReplicaSet controller: keeps <c>spec.replicas</c> active pods from the template,
+/// owned through a controller reference; adopts matching orphans and releases owned pods that no
+/// longer match; creates in slow-start batches (1, 2, 4, … so a failing template costs one error,
+/// not hundreds); deletes the most deletable surplus first; reports status counts.
+/// </summary>
+public sealed partial class ReplicaSetController : Controller
+{
+    private const string ApiVersion = "apps/v1";
+    private const string Kind = "ReplicaSet";
+
+    /// <summary>At most this many creates or deletes per reconcile (kube's burstReplicas).</summary>
+    private const int BurstReplicas = 500;
+
+    private readonly IKubernetes _client;
+    private readonly Informer<V1ReplicaSet> _sets;
+    private readonly Informer<V1Pod> _pods;
+    private readonly Expectations _expectations;
+
+    public ReplicaSetController(InformerFactory informers, ILoggerFactory loggerFactory, TimeProvider? time = null, int workers = 5)
+        : base("replicaset", loggerFactory.CreateLogger<ReplicaSetController>(), time, workers)
+    {
+        _client = informers.Client;
+        _sets = informers.ReplicaSets();
+        _pods = informers.Pods();
+        _expectations = new Expectations(Time);
+        _sets.AddHandler(InformerHandler.ForAll<V1ReplicaSet>(rs => Queue.Add(ObjectKey.Of(rs))));
+        _pods.AddHandler(new InformerHandler<V1Pod>(
+            onAdd: pod =>
+            {
+                if (OwnerKey(pod) is { } owner)
+                {
+                    _expectations.Observed(owner, added: true);
+                }
+
+                EnqueueFor(pod);
+            },
+            onUpdate: (old, pod) =>
+            {
+                if (old.Metadata.DeletionTimestamp is null && pod.Metadata.DeletionTimestamp is not null && OwnerKey(pod) is { } owner)
+                {
+                    _expectations.Observed(owner, added: false);
+                }
+
+                if (OwnerKey(old) is { } previous && previous != OwnerKey(pod))
+                {
+                    Queue.Add(previous);
+                }
+
+                EnqueueFor(pod);
+            },
+            onDelete: pod =>
+            {
+                if (pod.Metadata.DeletionTimestamp is null && OwnerKey(pod) is { } owner)
+                {
+                    _expectations.Observed(owner, added: false);
+                }
+
+                EnqueueFor(pod);
+            }));
+    }
+
+    protected override IEnumerable<IInformer> Informers => [_sets, _pods];
+
+    protected override async Task<Reconciled> ReconcileAsync(string key, CancellationToken cancellationToken)
+    {
+        var rs = _sets.Get(key);
+        if (rs is null)
+        {
+            _expectations.Forget(key);
+            return Reconciled.Done;
+        }
+
+        var owned = await ClaimPodsAsync(rs, cancellationToken);
+        var active = owned.Where(PodStates.IsActive).ToList();
+        if (_expectations.Satisfied(key) && rs.Metadata.DeletionTimestamp is null)
+        {
+            await ManageReplicasAsync(rs, key, active, cancellationToken);
+        }
+
+        var minReady = rs.Spec.MinReadySeconds ?? 0;
+        var now = Time.GetUtcNow();
+        await UpdateStatusAsync(rs, active, now, cancellationToken);
+
+        // A pod that is ready but not yet available becomes available by time alone: look again then.
+        return minReady > 0 && active.Any(p => PodStates.IsReady(p) && !PodStates.IsAvailable(p, minReady, now))
+            ? Reconciled.After(TimeSpan.FromSeconds(minReady))
+            : Reconciled.Done;
+    }
+
+    private static string? OwnerKey(V1Pod pod) =>
+        Owners.ControllerOf(pod) is { Kind: Kind } owner ? ObjectKey.Of(pod.Metadata.NamespaceProperty, owner.Name) : null;
+
+    /// <summary>A pod's controller is told; an orphan makes every ReplicaSet that selects it look (adoption).</summary>
+    private void EnqueueFor(V1Pod pod)
+    {
+        if (OwnerKey(pod) is { } owner)
+        {
+            Queue.Add(owner);
+            return;
+        }
+
+        if (Owners.ControllerOf(pod) is null && pod.Metadata.DeletionTimestamp is null)
+        {
+            foreach (var rs in _sets.ByNamespace(pod.Metadata.NamespaceProperty))
+            {
+                if (LabelSelectors.Matches(rs.Spec.Selector, pod.Metadata.Labels))
+                {
+                    Queue.Add(ObjectKey.Of(rs));
+                }
+            }
+        }
+    }
+
+    /// <summary>The pods this ReplicaSet controls after adopting matching orphans and releasing owned pods that stopped matching.</summary>
+    private async Task<List<V1Pod>> ClaimPodsAsync(V1ReplicaSet rs, CancellationToken cancellationToken)
+    {
+        var owned = new List<V1Pod>();
+        foreach (var pod in _pods.ByNamespace(rs.Metadata.NamespaceProperty))
+        {
+            var controller = Owners.ControllerOf(pod);
+            var matches = LabelSelectors.Matches(rs.Spec.Selector, pod.Metadata.Labels);
+            if (controller is not null)
+            {
+                if (controller.Uid != rs.Metadata.Uid)
+                {
+                    continue;
+                }
+
+                if (matches || rs.Metadata.DeletionTimestamp is not null)
+                {
+                    owned.Add(pod);
+                }
+                else
+                {
+                    await SetOwnersAsync(pod, [.. pod.Metadata.OwnerReferences!.Where(r => r.Uid != rs.Metadata.Uid)], cancellationToken);
+                }
+            }
+            else if (matches && rs.Metadata.DeletionTimestamp is null && pod.Metadata.DeletionTimestamp is null)
+            {
+                if (await SetOwnersAsync(pod, [.. pod.Metadata.OwnerReferences ?? [], Owners.ControllerReference(rs, ApiVersion, Kind)], cancellationToken))
+                {
+                    owned.Add(pod);
+                }
+            }
+        }
+
+        return owned;
+    }
+
+    /// <summary>Replaces a pod's owner references, guarded by its UID (a recreated pod of the same name is left alone).</summary>
+    private async Task<bool> SetOwnersAsync(V1Pod pod, List<V1OwnerReference> owners, CancellationToken cancellationToken)
+    {
+        var patch = new { metadata = new { uid = pod.Metadata.Uid, ownerReferences = owners } };
+        try
+        {
+            await _client.CoreV1.PatchNamespacedPodAsync(new V1Patch(patch, V1Patch.PatchType.MergePatch), pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
+            return true;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict or HttpStatusCode.UnprocessableEntity)
+        {
+            return false;
+        }
+    }
+
+    private async Task ManageReplicasAsync(V1ReplicaSet rs, string key, List<V1Pod> active, CancellationToken cancellationToken)
+    {
+        var diff = active.Count - (rs.Spec.Replicas ?? 1);
+        if (diff < 0)
+        {
+            var count = Math.Min(-diff, BurstReplicas);
+            _expectations.Expect(key, count, 0);
+            var created = 0;
+            for (var batch = 1; created < count; batch = Math.Min(batch * 2, count - created))
+            {
+                var size = Math.Min(batch, count - created);
+                var results = await Task.WhenAll(Enumerable.Range(0, size).Select(_ => CreatePodAsync(rs, cancellationToken)));
+                created += size;
+                if (results.FirstOrDefault(r => r is not null) is { } error)
+                {
+                    // Skip the rest of this round: it would fail alike. Nobody will see those pods.
+                    _expectations.Lower(key, results.Count(r => r is not null) + (count - created), 0);
+                    throw error;
+                }
+            }
+        }
+        else if (diff > 0)
+        {
+            var victims = PodStates.DeletionOrder(active).Take(Math.Min(diff, BurstReplicas)).ToList();
+            _expectations.Expect(key, 0, victims.Count);
+            await Task.WhenAll(victims.Select(async pod =>
+            {
+                try
+                {
+                    await _client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty, new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = pod.Metadata.Uid } }, cancellationToken: cancellationToken);
+                }
+                catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+                {
+                    _expectations.Lower(key, 0, 1);
+                }
+            }));
+        }
+    }
+
+    /// <summary>Creates one pod from the template; returns the failure instead of throwing so a batch can finish.</summary>
+    private async Task<Exception?> CreatePodAsync(V1ReplicaSet rs, CancellationToken cancellationToken)
+    {
+        var template = rs.Spec.Template;
+        var pod = new V1Pod
+        {
+            Metadata = new V1ObjectMeta
+            {
+                GenerateName = $"{rs.Metadata.Name}-",
+                Labels = template?.Metadata?.Labels is { } labels ? new Dictionary<string, string>(labels) : null,
+                Annotations = template?.Metadata?.Annotations is { } annotations ? new Dictionary<string, string>(annotations) : null,
+                Finalizers = template?.Metadata?.Finalizers,
+                OwnerReferences = [Owners.ControllerReference(rs, ApiVersion, Kind)],
+            },
+            Spec = template?.Spec,
+        };
+        try
+        {
+            await _client.CoreV1.CreateNamespacedPodAsync(pod, rs.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
+            return null;
+        }
+        catch (HttpOperationException e)
+        {
+            LogCreateFailed(Logger, rs.Metadata.NamespaceProperty, rs.Metadata.Name, (int)e.Response.StatusCode, e.Response.Content);
+            return e;
+        }
+    }
+
+    private async Task UpdateStatusAsync(V1ReplicaSet rs, List<V1Pod> active, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var templateLabels = rs.Spec.Template?.Metadata?.Labels ?? new Dictionary<string, string>();
+        var minReady = rs.Spec.MinReadySeconds ?? 0;
+        var replicas = active.Count;
+        var fullyLabeled = active.Count(p => templateLabels.All(l => p.Metadata.Labels?.TryGetValue(l.Key, out var v) == true && v == l.Value));
+        var ready = active.Count(PodStates.IsReady);
+        var available = active.Count(p => PodStates.IsAvailable(p, minReady, now));
+        var status = rs.Status;
+        if (status is not null && status.Replicas == replicas && (status.FullyLabeledReplicas ?? 0) == fullyLabeled && (status.ReadyReplicas ?? 0) == ready
+            && (status.AvailableReplicas ?? 0) == available && status.ObservedGeneration == rs.Metadata.Generation)
+        {
+            return;
+        }
+
+        // Zero counts are omitted, as kubernetes writes them (omitempty): the merge patch clears them with null.
+        var patch = new JsonObject
+        {
+            ["status"] = new JsonObject
+            {
+                ["replicas"] = replicas,
+                ["fullyLabeledReplicas"] = NullIfZero(fullyLabeled),
+                ["readyReplicas"] = NullIfZero(ready),
+                ["availableReplicas"] = NullIfZero(available),
+                ["observedGeneration"] = rs.Metadata.Generation,
+            },
+        };
+        try
+        {
+            await _client.AppsV1.PatchNamespacedReplicaSetStatusAsync(new V1Patch(patch, V1Patch.PatchType.MergePatch), rs.Metadata.Name, rs.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            // Deleted meanwhile.
+        }
+    }
+
+    private static int? NullIfZero(int value) => value == 0 ? null : value;
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "replicaset {Namespace}/{Name}: creating a pod failed ({Code}): {Error}")]
+    private static partial void LogCreateFailed(ILogger logger, string @namespace, string name, int code, string error);
+}

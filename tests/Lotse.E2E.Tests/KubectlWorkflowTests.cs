@@ -38,9 +38,16 @@ public sealed class KubectlWorkflowTests(KubectlFixture fixture) : IClassFixture
         Ok(svc);
         Assert.Matches(@"(?m)^web\s+ClusterIP\s+10\.43\.\d+\.\d+\s+<none>\s+80/TCP\s+\d+s$", svc.Stdout);
 
-        var deploy = await kubectl.RunAsync("get", "deployments", "-n", "wf");
+        // The deployment controller brings UP-TO-DATE to 5; without a node agent nothing becomes ready.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        (int ExitCode, string Stdout, string Stderr) deploy;
+        while (!System.Text.RegularExpressions.Regex.IsMatch((deploy = await kubectl.RunAsync("get", "deployments", "-n", "wf")).Stdout, @"(?m)^web\s+0/5\s+5\s+0\s+\d+s$"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, deploy.Stdout);
+            await Task.Delay(200);
+        }
+
         Assert.Matches(@"(?m)^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE$", deploy.Stdout);
-        Assert.Matches(@"(?m)^web\s+0/5\s+0\s+0\s+\d+s$", deploy.Stdout);
 
         var describe = await kubectl.RunAsync("describe", "deployment", "web", "-n", "wf");
         Ok(describe);

@@ -29,6 +29,14 @@ public sealed class InformerFactory(IKubernetes client, ILoggerFactory loggerFac
 
     public Informer<V1Deployment> Deployments() => Get(ListWatches.Deployments);
 
+    public Informer<V1Service> Services() => Get(ListWatches.Services);
+
+    public Informer<V1Endpoints> Endpoints() => Get(ListWatches.Endpoints);
+
+    public Informer<V1EndpointSlice> EndpointSlices() => Get(ListWatches.EndpointSlices);
+
+    public Informer<V1Job> Jobs() => Get(ListWatches.Jobs);
+
     public IReadOnlyList<IInformer> All
     {
         get

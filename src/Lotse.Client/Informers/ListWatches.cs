@@ -47,6 +47,26 @@ public static class ListWatches
         async (next, ct) => Page(await client.AppsV1.ListDeploymentForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
         (rv, ct) => client.AppsV1.WatchListDeploymentForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
 
+    public static ListWatch<V1Service> Services(IKubernetes client) => new(
+        "Service",
+        async (next, ct) => Page(await client.CoreV1.ListServiceForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
+        (rv, ct) => client.CoreV1.WatchListServiceForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+
+    public static ListWatch<V1Endpoints> Endpoints(IKubernetes client) => new(
+        "Endpoints",
+        async (next, ct) => Page(await client.CoreV1.ListEndpointsForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
+        (rv, ct) => client.CoreV1.WatchListEndpointsForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+
+    public static ListWatch<V1EndpointSlice> EndpointSlices(IKubernetes client) => new(
+        "EndpointSlice",
+        async (next, ct) => Page(await client.DiscoveryV1.ListEndpointSliceForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
+        (rv, ct) => client.DiscoveryV1.WatchListEndpointSliceForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+
+    public static ListWatch<V1Job> Jobs(IKubernetes client) => new(
+        "Job",
+        async (next, ct) => Page(await client.BatchV1.ListJobForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
+        (rv, ct) => client.BatchV1.WatchListJobForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+
     private static ListPage<T> Page<T>(IItems<T> list) where T : class =>
         new(list.Items ?? [], ((IMetadata<V1ListMeta>)list).Metadata?.ResourceVersion ?? "0", ((IMetadata<V1ListMeta>)list).Metadata?.ContinueProperty is { Length: > 0 } next ? next : null);
 }

@@ -119,6 +119,6 @@ public sealed partial class DeploymentController
     private async Task PatchDeploymentStatusAsync(V1Deployment deployment, JsonObject status, CancellationToken cancellationToken)
     {
         var patch = new JsonObject { ["status"] = status };
-        await IgnoreNotFoundAsync(_client.AppsV1.PatchNamespacedDeploymentStatusAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch), deployment.Metadata.Name, deployment.Metadata.NamespaceProperty, cancellationToken: cancellationToken));
+        await ApiCalls.IgnoreNotFoundAsync(_client.AppsV1.PatchNamespacedDeploymentStatusAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch), deployment.Metadata.Name, deployment.Metadata.NamespaceProperty, cancellationToken: cancellationToken));
     }
 }

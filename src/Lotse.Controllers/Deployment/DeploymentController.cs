@@ -269,7 +269,7 @@ public sealed partial class DeploymentController : Controller
         }
 
         var patch = new JsonObject { ["metadata"] = new JsonObject { ["annotations"] = new JsonObject { [RevisionAnnotation] = text } } };
-        await IgnoreNotFoundAsync(_client.AppsV1.PatchNamespacedDeploymentAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch), deployment.Metadata.Name, deployment.Metadata.NamespaceProperty, cancellationToken: cancellationToken));
+        await ApiCalls.IgnoreNotFoundAsync(_client.AppsV1.PatchNamespacedDeploymentAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch), deployment.Metadata.Name, deployment.Metadata.NamespaceProperty, cancellationToken: cancellationToken));
     }
 
     private async Task<V1ReplicaSet?> PatchReplicaSetAsync(V1ReplicaSet rs, JsonObject patch, CancellationToken cancellationToken)
@@ -284,15 +284,4 @@ public sealed partial class DeploymentController : Controller
         }
     }
 
-    private static async Task IgnoreNotFoundAsync(Task write)
-    {
-        try
-        {
-            await write;
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            // Deleted meanwhile.
-        }
-    }
 }

@@ -181,7 +181,7 @@ public sealed class GarbageCollector : Controller
         {
             if (obj.Metadata.DeletionTimestamp is null)
             {
-                await IgnoreGoneAsync(kind.DeleteAsync(obj.Metadata.NamespaceProperty, obj.Metadata.Name, new V1DeleteOptions
+                await ApiCalls.IgnoreNotFoundAsync(kind.DeleteAsync(obj.Metadata.NamespaceProperty, obj.Metadata.Name, new V1DeleteOptions
                 {
                     PropagationPolicy = "Background",
                     Preconditions = new V1Preconditions { Uid = obj.Metadata.Uid },
@@ -211,7 +211,7 @@ public sealed class GarbageCollector : Controller
         {
             // A dependent with dependents of its own goes in the foreground too, so the chain empties bottom-up.
             var policy = DependentsOf(dependent.Metadata.Uid).Count > 0 ? "Foreground" : "Background";
-            await IgnoreGoneAsync(dependentKind.DeleteAsync(dependent.Metadata.NamespaceProperty, dependent.Metadata.Name, new V1DeleteOptions
+            await ApiCalls.IgnoreNotFoundAsync(dependentKind.DeleteAsync(dependent.Metadata.NamespaceProperty, dependent.Metadata.Name, new V1DeleteOptions
             {
                 PropagationPolicy = policy,
                 Preconditions = new V1Preconditions { Uid = dependent.Metadata.Uid },
@@ -232,7 +232,7 @@ public sealed class GarbageCollector : Controller
     {
         var list = new JsonArray([.. owners.Select(o => (JsonNode)JsonNode.Parse(KubernetesJson.Serialize(o))!)]);
         var patch = new JsonObject { ["metadata"] = new JsonObject { ["uid"] = obj.Metadata.Uid, ["ownerReferences"] = list.Count == 0 ? null : list } };
-        await IgnoreGoneAsync(kind.PatchAsync(obj.Metadata.NamespaceProperty, obj.Metadata.Name, patch, cancellationToken));
+        await ApiCalls.IgnoreNotFoundAsync(kind.PatchAsync(obj.Metadata.NamespaceProperty, obj.Metadata.Name, patch, cancellationToken));
     }
 
     private static async Task RemoveFinalizerAsync(TrackedKind kind, IKubernetesObject<V1ObjectMeta> obj, string finalizer, CancellationToken cancellationToken)
@@ -240,18 +240,7 @@ public sealed class GarbageCollector : Controller
         // Guarded by resourceVersion: a finalizer someone added meanwhile is not lost (a 409 retries from the cache).
         var rest = new JsonArray([.. obj.Metadata.Finalizers.Where(f => f != finalizer).Select(f => (JsonNode)f)]);
         var patch = new JsonObject { ["metadata"] = new JsonObject { ["resourceVersion"] = obj.Metadata.ResourceVersion, ["finalizers"] = rest.Count == 0 ? null : rest } };
-        await IgnoreGoneAsync(kind.PatchAsync(obj.Metadata.NamespaceProperty, obj.Metadata.Name, patch, cancellationToken));
+        await ApiCalls.IgnoreNotFoundAsync(kind.PatchAsync(obj.Metadata.NamespaceProperty, obj.Metadata.Name, patch, cancellationToken));
     }
 
-    private static async Task IgnoreGoneAsync(Task write)
-    {
-        try
-        {
-            await write;
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            // Already gone: that is what was wanted.
-        }
-    }
 }

@@ -1,4 +1,3 @@
-using k8s;
 using Lotse.Client.Informers;
 using Lotse.Controllers.Namespace;
 using Lotse.Controllers.ReplicaSet;
@@ -16,9 +15,10 @@ public sealed class ControllerManager : IDisposable
     private readonly InformerFactory _informers;
     private readonly List<Runtime.Controller> _controllers;
 
-    public ControllerManager(IKubernetes client, string rootCaPem, ILoggerFactory loggerFactory, TimeProvider? time = null)
+    /// <param name="informers">Shared informers; the caller runs them (<see cref="InformerFactory.RunAsync"/>) after creating every component that uses them.</param>
+    public ControllerManager(InformerFactory informers, string rootCaPem, ILoggerFactory loggerFactory, TimeProvider? time = null)
     {
-        _informers = new InformerFactory(client, loggerFactory, time);
+        _informers = informers;
         _controllers =
         [
             new NamespaceController(_informers, loggerFactory, time),
@@ -38,12 +38,12 @@ public sealed class ControllerManager : IDisposable
     /// <summary>Completes when every informer has loaded its first list.</summary>
     public Task Synced => Task.WhenAll(_informers.All.Select(i => i.Synced));
 
-    /// <summary>Runs the informers and every loop until cancelled.</summary>
+    /// <summary>Runs every loop until cancelled (each starts once its informers have synced).</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         try
         {
-            await Task.WhenAll(_controllers.Select(c => c.RunAsync(cancellationToken)).Append(_informers.RunAsync(cancellationToken)));
+            await Task.WhenAll(_controllers.Select(c => c.RunAsync(cancellationToken)));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

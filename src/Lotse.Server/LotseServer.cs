@@ -7,6 +7,7 @@ using k8s;
 using Lotse.ApiServer;
 using Lotse.ApiServer.Authentication;
 using Lotse.ApiServer.Security;
+using Lotse.Client.Informers;
 using Lotse.Controllers;
 using Lotse.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -87,12 +88,15 @@ public static partial class LotseServer
         await app.StartAsync(cancellationToken);
         LogPhase(log, $"API server listening on https://{options.BindAddress}:{options.HttpsListenPort}");
 
-        // The control loops are clients of the API like any other: over HTTPS, with their own identity.
+        // The control loops and the scheduler are clients of the API like any other: over HTTPS, with
+        // their own identity, sharing one set of informers (one list and watch per kind).
         using var loopClient = LoopbackClient(server, pki, "system:kube-controller-manager");
-        using var controllerManager = new ControllerManager(loopClient, pki.ServerCaPem, loggerFactory);
-        var controllers = controllerManager.RunAsync(stopping.Token);
+        var informers = new InformerFactory(loopClient, loggerFactory);
+        using var controllerManager = new ControllerManager(informers, pki.ServerCaPem, loggerFactory);
+        using var scheduler = new Scheduler.Scheduler(informers, loggerFactory);
+        var controllers = Task.WhenAll(controllerManager.RunAsync(stopping.Token), scheduler.RunAsync(stopping.Token), informers.RunAsync(stopping.Token));
         await controllerManager.Synced.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        LogPhase(log, "Controllers running");
+        LogPhase(log, "Controllers and scheduler running");
         LogPhase(log, $"Lotse server is running; run: kubectl --kubeconfig {options.WriteKubeconfig} get namespaces");
 
         // Start-up leaves garbage behind (certificates, discovery and OpenAPI building, first lists):

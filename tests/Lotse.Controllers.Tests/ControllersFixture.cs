@@ -1,4 +1,5 @@
 using k8s;
+using Lotse.Client.Informers;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Lotse.Controllers.Tests;
@@ -9,6 +10,7 @@ public sealed class ControllersFixture : IAsyncLifetime, IDisposable
     public const string RootCa = "-----BEGIN CERTIFICATE-----\nTEST\n-----END CERTIFICATE-----\n";
     private readonly CancellationTokenSource _stop = new();
     private Kubernetes? _client;
+    private Kubernetes? _loopClient;
     private ControllerManager? _manager;
     private Task? _run;
 
@@ -22,8 +24,10 @@ public sealed class ControllersFixture : IAsyncLifetime, IDisposable
     {
         await Server.InitializeAsync();
         _client = Server.Kubernetes();
-        _manager = new ControllerManager(Server.Kubernetes(), RootCa, NullLoggerFactory.Instance);
-        _run = _manager.RunAsync(_stop.Token);
+        _loopClient = Server.Kubernetes();
+        var informers = new InformerFactory(_loopClient, NullLoggerFactory.Instance);
+        _manager = new ControllerManager(informers, RootCa, NullLoggerFactory.Instance);
+        _run = Task.WhenAll(_manager.RunAsync(_stop.Token), informers.RunAsync(_stop.Token));
         await _manager.Synced.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
@@ -43,6 +47,7 @@ public sealed class ControllersFixture : IAsyncLifetime, IDisposable
     {
         _manager?.Dispose();
         _client?.Dispose();
+        _loopClient?.Dispose();
         _stop.Dispose();
     }
 

@@ -165,12 +165,16 @@ public sealed partial class ObjectStore
             updated.Clear();
             foreach (var (k, v) in old)
             {
-                updated[k] = k == "status" ? status : v?.DeepClone();
+                if (k != "status")
+                {
+                    updated[k] = v?.DeepClone();
+                }
             }
 
-            if (status is null)
+            // Also when the object had no status yet (a node registered without one).
+            if (status is not null)
             {
-                updated.Remove("status");
+                updated["status"] = status;
             }
 
             metadata = Metadata(updated);

@@ -72,6 +72,18 @@ public sealed class ResourceBehaviourTests(ApiServerFixture server) : IClassFixt
     }
 
     [Fact]
+    public async Task StatusPatch_OnAnObjectWithoutStatus_SetsIt()
+    {
+        using var client = server.Client();
+        Assert.Equal(HttpStatusCode.Created, (await client.PostAsync("/api/v1/nodes", ApiServerFixture.Json("""{"metadata":{"name":"bare-node"}}"""))).StatusCode);
+        var patch = new StringContent("""{"status":{"allocatable":{"cpu":"2"}}}""", System.Text.Encoding.UTF8, "application/merge-patch+json");
+        var patched = await ApiServerFixture.ReadAsync(await client.PatchAsync("/api/v1/nodes/bare-node/status", patch));
+        Assert.Equal("2", patched["status"]!["allocatable"]!["cpu"]!.GetValue<string>());
+        var read = await ApiServerFixture.ReadAsync(await client.GetAsync("/api/v1/nodes/bare-node"));
+        Assert.Equal("2", read["status"]!["allocatable"]!["cpu"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Scale_GetAndPatch_ChangeReplicas()
     {
         using var client = server.Client();

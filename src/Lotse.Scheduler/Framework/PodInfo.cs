@@ -1,0 +1,50 @@
+using k8s.Models;
+
+namespace Lotse.Scheduler.Framework;
+
+/// <summary>
+/// What the scheduler needs of a pod, computed once: its requests as Kubernetes computes them —
+/// the sum of the containers (a limit without a request counts as the request), or the largest
+/// init container if that is more, plus the pod overhead — and its host ports.
+/// </summary>
+public sealed class PodInfo
+{
+    public PodInfo(V1Pod pod)
+    {
+        Pod = pod;
+        Key = $"{pod.Metadata.NamespaceProperty}/{pod.Metadata.Name}";
+        var containers = Resources.Zero;
+        foreach (var container in pod.Spec?.Containers ?? [])
+        {
+            containers = containers.Plus(ContainerRequests(container));
+        }
+
+        var init = Resources.Zero;
+        foreach (var container in pod.Spec?.InitContainers ?? [])
+        {
+            init = init.Max(ContainerRequests(container));
+        }
+
+        Requests = containers.Max(init).Plus(Resources.From(pod.Spec?.Overhead)) with { Pods = 1 };
+        HostPorts = [.. (pod.Spec?.Containers ?? []).SelectMany(c => c.Ports ?? []).Where(p => p.HostPort is > 0).Select(p => (p.HostIP ?? "0.0.0.0", p.Protocol ?? "TCP", p.HostPort!.Value))];
+    }
+
+    public V1Pod Pod { get; }
+
+    public string Key { get; }
+
+    public Resources Requests { get; }
+
+    public IReadOnlyList<(string Ip, string Protocol, int Port)> HostPorts { get; }
+
+    private static Resources ContainerRequests(V1Container container)
+    {
+        var requests = container.Resources?.Requests is { } r ? new Dictionary<string, ResourceQuantity>(r) : new Dictionary<string, ResourceQuantity>();
+        foreach (var (name, limit) in container.Resources?.Limits ?? new Dictionary<string, ResourceQuantity>())
+        {
+            requests.TryAdd(name, limit);
+        }
+
+        return Resources.From(requests);
+    }
+}

@@ -1,0 +1,27 @@
+using Lotse.Scheduler.Framework;
+using Lotse.Scheduler.Plugins.NodeResourcesFit;
+
+namespace Lotse.Scheduler.Plugins.BalancedAllocation;
+
+/// <summary>Prefers nodes whose cpu and memory use stay close to each other after placing the pod (kube's NodeResourcesBalancedAllocation).</summary>
+public sealed class BalancedAllocation : IScorePlugin
+{
+    public string Name => "NodeResourcesBalancedAllocation";
+
+    public int Weight => 1;
+
+    public long Score(PodInfo pod, NodeInfo node)
+    {
+        var allocatable = node.Allocatable;
+        if (allocatable.MilliCpu <= 0 || allocatable.Memory <= 0)
+        {
+            return 0;
+        }
+
+        var after = node.Requested.Plus(NodeResourcesFit.NodeResourcesFit.NonZero(pod.Requests));
+        var cpu = Math.Min(1.0, (double)after.MilliCpu / allocatable.MilliCpu);
+        var memory = Math.Min(1.0, (double)after.Memory / allocatable.Memory);
+        var deviation = Math.Abs(cpu - memory) / 2;
+        return (long)((1 - deviation) * 100);
+    }
+}

@@ -1,0 +1,73 @@
+using System.Globalization;
+using k8s.Models;
+using Lotse.Scheduler.Framework;
+
+namespace Lotse.Scheduler.Plugins.NodeAffinity;
+
+/// <summary>
+/// Filter: spec.nodeSelector and requiredDuringSchedulingIgnoredDuringExecution node selector terms
+/// (any term may match; within a term every expression must: In, NotIn, Exists, DoesNotExist, Gt, Lt,
+/// and matchFields on metadata.name). Score: the summed weights of the preferred terms that match.
+/// </summary>
+public sealed class NodeAffinity : IFilterPlugin, IScorePlugin
+{
+    public string Name => "NodeAffinity";
+
+    public int Weight => 2;
+
+    public string? Filter(PodInfo pod, NodeInfo node)
+    {
+        var labels = node.Node.Metadata.Labels ?? new Dictionary<string, string>();
+        if (pod.Pod.Spec?.NodeSelector is { } selector && selector.Any(s => !labels.TryGetValue(s.Key, out var value) || value != s.Value))
+        {
+            return Reason;
+        }
+
+        var required = pod.Pod.Spec?.Affinity?.NodeAffinity?.RequiredDuringSchedulingIgnoredDuringExecution;
+        return required is null || required.NodeSelectorTerms.Any(t => Matches(t, node)) ? null : Reason;
+    }
+
+    public long Score(PodInfo pod, NodeInfo node)
+    {
+        var preferred = pod.Pod.Spec?.Affinity?.NodeAffinity?.PreferredDuringSchedulingIgnoredDuringExecution;
+        if (preferred is null || preferred.Count == 0)
+        {
+            return 0;
+        }
+
+        var total = preferred.Sum(p => (long)p.Weight);
+        var matched = preferred.Where(p => Matches(p.Preference, node)).Sum(p => (long)p.Weight);
+        return total == 0 ? 0 : matched * 100 / total;
+    }
+
+    private const string Reason = "node(s) didn't match Pod's node affinity/selector";
+
+    public static bool Matches(V1NodeSelectorTerm term, NodeInfo node)
+    {
+        var labels = node.Node.Metadata.Labels ?? new Dictionary<string, string>();
+        var expressions = term.MatchExpressions ?? [];
+        var fields = term.MatchFields ?? [];
+        if (expressions.Count == 0 && fields.Count == 0)
+        {
+            return false; // an empty term matches nothing (kube)
+        }
+
+        return expressions.All(e => Matches(e, labels.TryGetValue(e.Key, out var v) ? v : null))
+            && fields.All(f => f.Key == "metadata.name" && Matches(f, node.Name));
+    }
+
+    private static bool Matches(V1NodeSelectorRequirement requirement, string? value)
+    {
+        var values = requirement.Values ?? [];
+        return requirement.OperatorProperty switch
+        {
+            "In" => value is not null && values.Contains(value),
+            "NotIn" => value is null || !values.Contains(value),
+            "Exists" => value is not null,
+            "DoesNotExist" => value is null,
+            "Gt" => value is not null && long.TryParse(value, CultureInfo.InvariantCulture, out var a) && values.Count == 1 && long.TryParse(values[0], CultureInfo.InvariantCulture, out var b) && a > b,
+            "Lt" => value is not null && long.TryParse(value, CultureInfo.InvariantCulture, out var c) && values.Count == 1 && long.TryParse(values[0], CultureInfo.InvariantCulture, out var d) && c < d,
+            _ => false,
+        };
+    }
+}

@@ -1,0 +1,376 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Lotse.Client.Informers;
+using Lotse.Client.Queues;
+using Lotse.Scheduler.Framework;
+using Microsoft.Extensions.Logging;
+
+namespace Lotse.Scheduler;
+
+/// <summary>
+/// The scheduler: unbound pods whose schedulerName is ours wait in a de-duplicating queue; each is
+/// filtered against a cache of nodes and the pods on them (bound, or assumed from the moment we
+/// bind, so a burst cannot overbook a node), the feasible nodes are scored, and the pod is bound to
+/// the best through <c>pods/binding</c> — in the background, so the next pod is decided meanwhile.
+/// A pod that fits nowhere gets a FailedScheduling event and a PodScheduled=False condition in
+/// kube's words, and is tried again when a node or a pod changes (or after a back-off).
+/// </summary>
+public sealed partial class Scheduler : IDisposable
+{
+    public const string DefaultName = "default-scheduler";
+    private const int MaxBindsInFlight = 64;
+    private readonly IKubernetes _client;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly Informer<V1Pod> _pods;
+    private readonly Informer<V1Node> _nodes;
+    private readonly WorkQueue _queue;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, NodeInfo> _nodeInfos = new(StringComparer.Ordinal);
+    private readonly List<string> _nodeOrder = [];
+    private readonly Dictionary<string, (string Node, PodInfo Pod)> _placed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _unschedulable = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _binds = new(MaxBindsInFlight);
+    private readonly IFilterPlugin[] _filters;
+    private readonly IScorePlugin[] _scorers;
+    private int _nextStart;
+    private long _scheduled;
+
+    public Scheduler(InformerFactory informers, ILoggerFactory loggerFactory, TimeProvider? time = null)
+    {
+        _client = informers.Client;
+        _logger = loggerFactory.CreateLogger<Scheduler>();
+        _time = time ?? TimeProvider.System;
+        _queue = new WorkQueue(_time, new RateLimiter(_time, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), perSecond: 1e6, burst: int.MaxValue));
+        _pods = informers.Pods();
+        _nodes = informers.Nodes();
+        var taints = new Plugins.TaintToleration.TaintToleration();
+        var affinity = new Plugins.NodeAffinity.NodeAffinity();
+        var fit = new Plugins.NodeResourcesFit.NodeResourcesFit();
+        _filters = [new Plugins.NodeUnschedulable.NodeUnschedulable(), new Plugins.NodeName.NodeName(), taints, affinity, new Plugins.NodePorts.NodePorts(), fit];
+        _scorers = [fit, new Plugins.BalancedAllocation.BalancedAllocation(), taints, affinity];
+        _nodes.AddHandler(new InformerHandler<V1Node>(UpsertNode, (_, node) => UpsertNode(node), RemoveNode));
+        _pods.AddHandler(new InformerHandler<V1Pod>(OnPod, (_, pod) => OnPod(pod), OnPodDeleted));
+    }
+
+    /// <summary>Pods bound so far.</summary>
+    public long Scheduled => Interlocked.Read(ref _scheduled);
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await Task.WhenAll(_pods.Synced, _nodes.Synced).WaitAsync(cancellationToken);
+        LogStarted(_logger);
+        using var stop = cancellationToken.Register(_queue.ShutDown);
+        while (await _queue.GetAsync(cancellationToken) is { } key)
+        {
+            try
+            {
+                await ScheduleOneAsync(key, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // one pod's failure must not stop scheduling; it is retried
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                LogFailed(_logger, key, e.Message);
+                _queue.AddRateLimited(key);
+            }
+            finally
+            {
+                _queue.Done(key);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _queue.Dispose();
+        _binds.Dispose();
+    }
+
+    private static bool IsOurs(V1Pod pod) =>
+        string.IsNullOrEmpty(pod.Spec?.SchedulerName) || pod.Spec.SchedulerName == DefaultName;
+
+    private static bool Counts(V1Pod pod) => pod.Status?.Phase is not ("Succeeded" or "Failed");
+
+    /// <summary>What about a node can make a waiting pod fit (status heartbeats cannot).</summary>
+    private static string Signature(V1Node node) => KubernetesJson.Serialize(new object?[]
+    {
+        node.Status?.Allocatable ?? node.Status?.Capacity, node.Metadata.Labels, node.Spec?.Taints, node.Spec?.Unschedulable,
+    });
+
+    private void UpsertNode(V1Node node)
+    {
+        lock (_gate)
+        {
+            if (_nodeInfos.TryGetValue(node.Metadata.Name, out var info))
+            {
+                var relevant = Signature(info.Node) != Signature(node);
+                info.Node = node;
+                if (!relevant)
+                {
+                    return;
+                }
+            }
+            else
+            {
+                _nodeInfos[node.Metadata.Name] = info = new NodeInfo(node);
+                _nodeOrder.Add(node.Metadata.Name);
+                foreach (var (key, placed) in _placed.Where(p => p.Value.Node == node.Metadata.Name))
+                {
+                    info.Add(placed.Pod);
+                }
+            }
+        }
+
+        RetryUnschedulable();
+    }
+
+    private void RemoveNode(V1Node node)
+    {
+        lock (_gate)
+        {
+            _nodeInfos.Remove(node.Metadata.Name);
+            _nodeOrder.Remove(node.Metadata.Name);
+        }
+    }
+
+    private void OnPod(V1Pod pod)
+    {
+        var key = ObjectKey.Of(pod);
+        var freed = false;
+        lock (_gate)
+        {
+            var node = pod.Spec?.NodeName;
+            if (!string.IsNullOrEmpty(node) && Counts(pod))
+            {
+                Place(key, node, new PodInfo(pod));
+            }
+            else
+            {
+                freed = Unplace(key);
+            }
+        }
+
+        if (string.IsNullOrEmpty(pod.Spec?.NodeName) && IsOurs(pod) && pod.Metadata.DeletionTimestamp is null && Counts(pod))
+        {
+            _queue.Add(key);
+        }
+
+        if (freed)
+        {
+            RetryUnschedulable();
+        }
+    }
+
+    private void OnPodDeleted(V1Pod pod)
+    {
+        bool freed;
+        lock (_gate)
+        {
+            freed = Unplace(ObjectKey.Of(pod));
+            _unschedulable.Remove(ObjectKey.Of(pod));
+        }
+
+        if (freed)
+        {
+            RetryUnschedulable();
+        }
+    }
+
+    /// <summary>Accounts a pod on a node (under the lock); a pod assumed on this node already is left as is.</summary>
+    private void Place(string key, string node, PodInfo pod)
+    {
+        if (_placed.TryGetValue(key, out var current))
+        {
+            if (current.Node == node)
+            {
+                return;
+            }
+
+            _nodeInfos.GetValueOrDefault(current.Node)?.Remove(key);
+        }
+
+        _placed[key] = (node, pod);
+        _nodeInfos.GetValueOrDefault(node)?.Add(pod);
+    }
+
+    private bool Unplace(string key)
+    {
+        if (!_placed.Remove(key, out var current))
+        {
+            return false;
+        }
+
+        _nodeInfos.GetValueOrDefault(current.Node)?.Remove(key);
+        return true;
+    }
+
+    /// <summary>Something changed that may let waiting pods fit: try them all again now.</summary>
+    private void RetryUnschedulable()
+    {
+        string[] waiting;
+        lock (_gate)
+        {
+            waiting = [.. _unschedulable.Keys];
+        }
+
+        foreach (var key in waiting)
+        {
+            _queue.Add(key);
+        }
+    }
+
+    private async Task ScheduleOneAsync(string key, CancellationToken cancellationToken)
+    {
+        var pod = _pods.Get(key);
+        if (pod is null || !string.IsNullOrEmpty(pod.Spec?.NodeName) || pod.Metadata.DeletionTimestamp is not null || !IsOurs(pod) || !Counts(pod))
+        {
+            lock (_gate)
+            {
+                _unschedulable.Remove(key);
+            }
+
+            _queue.Forget(key);
+            return;
+        }
+
+        var info = new PodInfo(pod);
+        string? chosen;
+        string? failure = null;
+        lock (_gate)
+        {
+            chosen = Decide(info, out var reasons, out var nodes);
+            if (chosen is null)
+            {
+                failure = FitError.Message(nodes, reasons);
+            }
+            else
+            {
+                Place(key, chosen, info); // assumed until the binding's watch event confirms it
+                _unschedulable.Remove(key);
+            }
+        }
+
+        if (chosen is null)
+        {
+            await ReportUnschedulableAsync(pod, key, failure!, cancellationToken);
+            return;
+        }
+
+        await _binds.WaitAsync(cancellationToken);
+        _ = BindAsync(pod, key, chosen, cancellationToken);
+    }
+
+    /// <summary>
+    /// Filters nodes from a rotating start and stops once enough feasible ones are found (kube's
+    /// percentageOfNodesToScore: all below 100 nodes, else 50 % shrinking by 1 % per 125 nodes, at
+    /// least 5 % and 100 nodes), then returns the best-scored. Called under the lock.
+    /// </summary>
+    private string? Decide(PodInfo pod, out Dictionary<string, string> reasons, out int nodes)
+    {
+        reasons = new Dictionary<string, string>(StringComparer.Ordinal);
+        nodes = _nodeOrder.Count;
+        if (nodes == 0)
+        {
+            return null;
+        }
+
+        var wanted = nodes < 100 ? nodes : Math.Max(100, nodes * Math.Max(5, 50 - (nodes / 125)) / 100);
+        var feasible = new List<NodeInfo>(Math.Min(wanted, nodes));
+        var start = _nextStart % nodes;
+        var looked = 0;
+        for (; looked < nodes && feasible.Count < wanted; looked++)
+        {
+            var node = _nodeInfos[_nodeOrder[(start + looked) % nodes]];
+            string? reason = null;
+            foreach (var filter in _filters)
+            {
+                if ((reason = filter.Filter(pod, node)) is not null)
+                {
+                    break;
+                }
+            }
+
+            if (reason is null)
+            {
+                feasible.Add(node);
+            }
+            else
+            {
+                reasons[node.Name] = reason;
+            }
+        }
+
+        _nextStart = (start + looked) % nodes;
+        if (feasible.Count == 0)
+        {
+            // Every node was looked at (nothing feasible stops the loop early).
+            return null;
+        }
+
+        NodeInfo? best = null;
+        var bestScore = long.MinValue;
+        foreach (var node in feasible)
+        {
+            long score = 0;
+            foreach (var scorer in _scorers)
+            {
+                score += scorer.Score(pod, node) * scorer.Weight;
+            }
+
+            if (score > bestScore)
+            {
+                (best, bestScore) = (node, score);
+            }
+        }
+
+        return best!.Name;
+    }
+
+    private async Task BindAsync(V1Pod pod, string key, string node, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var binding = new V1Binding
+            {
+                Metadata = new V1ObjectMeta { Name = pod.Metadata.Name, NamespaceProperty = pod.Metadata.NamespaceProperty, Uid = pod.Metadata.Uid },
+                Target = new V1ObjectReference { ApiVersion = "v1", Kind = "Node", Name = node },
+            };
+            await _client.CoreV1.CreateNamespacedPodBindingAsync(binding, pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
+            Interlocked.Increment(ref _scheduled);
+            _queue.Forget(key);
+            await EventAsync(pod, "Normal", "Scheduled", "Binding", $"Successfully assigned {pod.Metadata.NamespaceProperty}/{pod.Metadata.Name} to {node}", cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+#pragma warning disable CA1031 // a failed bind is forgotten and retried later; the loop goes on
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            lock (_gate)
+            {
+                Unplace(key);
+            }
+
+            var gone = e is HttpOperationException { Response.StatusCode: HttpStatusCode.NotFound or HttpStatusCode.Conflict };
+            if (!gone)
+            {
+                LogBindFailed(_logger, key, node, e.Message);
+                _queue.AddRateLimited(key);
+            }
+        }
+        finally
+        {
+            _binds.Release();
+        }
+    }
+}

@@ -316,8 +316,10 @@ public sealed partial class Scheduler : IDisposable
             return null;
         }
 
+        // The best score wins; among equals one is picked at random (kube's selectHost), so equal nodes share the work.
         NodeInfo? best = null;
         var bestScore = long.MinValue;
+        var ties = 0;
         foreach (var node in feasible)
         {
             long score = 0;
@@ -328,7 +330,11 @@ public sealed partial class Scheduler : IDisposable
 
             if (score > bestScore)
             {
-                (best, bestScore) = (node, score);
+                (best, bestScore, ties) = (node, score, 1);
+            }
+            else if (score == bestScore && Random.Shared.Next(++ties) == 0)
+            {
+                best = node;
             }
         }
 

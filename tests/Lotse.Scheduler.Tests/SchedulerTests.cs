@@ -76,3 +76,21 @@ public sealed class SpreadTests(SchedulerFixture fixture) : IClassFixture<Schedu
         Assert.All(pods.Where(p => p.Spec.NodeName is not null).GroupBy(p => p.Spec.NodeName), g => Assert.Equal(10, g.Count()));
     }
 }
+
+public sealed class BestEffortSpreadTests(SchedulerFixture fixture) : IClassFixture<SchedulerFixture>
+{
+    [Fact]
+    public async Task PodsWithoutRequests_SpreadOverEqualNodes()
+    {
+        foreach (var name in new[] { "e1", "e2", "e3" })
+        {
+            await fixture.NodeAsync(name);
+        }
+
+        var client = fixture.Client;
+        await Task.WhenAll(Enumerable.Range(0, 9).Select(i => client.CoreV1.CreateNamespacedPodAsync(Pod($"b{i}"), "default")));
+        await EventuallyAsync(async () => (await client.CoreV1.ListNamespacedPodAsync("default")).Items.All(p => p.Spec.NodeName is not null), "all pods are bound");
+        var pods = (await client.CoreV1.ListNamespacedPodAsync("default")).Items;
+        Assert.All(pods.GroupBy(p => p.Spec.NodeName), g => Assert.Equal(3, g.Count()));
+    }
+}

@@ -15,6 +15,9 @@ public sealed class NodeInfo(V1Node node)
 
     public Resources Requested { get; private set; } = Resources.Zero;
 
+    /// <summary>What the pods ask for when scoring: a pod without requests counts 100m cpu and 200 MiB (kube's NonZeroRequested).</summary>
+    public Resources NonZeroRequested { get; private set; } = Resources.Zero;
+
     public HashSet<(string Ip, string Protocol, int Port)> UsedPorts { get; } = [];
 
     public int PodCount => _pods.Count;
@@ -26,6 +29,7 @@ public sealed class NodeInfo(V1Node node)
         if (_pods.TryAdd(pod.Key, pod))
         {
             Requested = Requested.Plus(pod.Requests);
+            NonZeroRequested = NonZeroRequested.Plus(NonZero(pod.Requests));
             foreach (var port in pod.HostPorts)
             {
                 UsedPorts.Add(port);
@@ -38,10 +42,18 @@ public sealed class NodeInfo(V1Node node)
         if (_pods.Remove(podKey, out var pod))
         {
             Requested = Requested.Minus(pod.Requests);
+            NonZeroRequested = NonZeroRequested.Minus(NonZero(pod.Requests));
             foreach (var port in pod.HostPorts)
             {
                 UsedPorts.Remove(port);
             }
         }
     }
+
+    /// <summary>A pod without requests still counts as 100m cpu and 200 MiB when scoring, so such pods spread (kube's non-zero defaults).</summary>
+    public static Resources NonZero(Resources requests) => requests with
+    {
+        MilliCpu = requests.MilliCpu == 0 ? 100 : requests.MilliCpu,
+        Memory = requests.Memory == 0 ? 200L * 1024 * 1024 : requests.Memory,
+    };
 }

@@ -1,5 +1,4 @@
 using Lotse.Scheduler.Framework;
-using Lotse.Scheduler.Plugins.NodeResourcesFit;
 
 namespace Lotse.Scheduler.Plugins.BalancedAllocation;
 
@@ -18,7 +17,7 @@ public sealed class BalancedAllocation : IScorePlugin
             return 0;
         }
 
-        var after = node.Requested.Plus(NodeResourcesFit.NodeResourcesFit.NonZero(pod.Requests));
+        var after = node.NonZeroRequested.Plus(NodeInfo.NonZero(pod.Requests));
         var cpu = Math.Min(1.0, (double)after.MilliCpu / allocatable.MilliCpu);
         var memory = Math.Min(1.0, (double)after.Memory / allocatable.Memory);
         var deviation = Math.Abs(cpu - memory) / 2;

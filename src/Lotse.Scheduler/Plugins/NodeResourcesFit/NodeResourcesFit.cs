@@ -52,16 +52,9 @@ public sealed class NodeResourcesFit : IFilterPlugin, IScorePlugin
     public long Score(PodInfo pod, NodeInfo node)
     {
         var allocatable = node.Allocatable;
-        var after = node.Requested.Plus(NonZero(pod.Requests));
+        var after = node.NonZeroRequested.Plus(NodeInfo.NonZero(pod.Requests));
         return (Free(after.MilliCpu, allocatable.MilliCpu) + Free(after.Memory, allocatable.Memory)) / 2;
     }
-
-    /// <summary>A pod without requests still counts as 100m cpu and 200 MiB when scoring, so such pods spread (kube's non-zero defaults).</summary>
-    internal static Resources NonZero(Resources requests) => requests with
-    {
-        MilliCpu = requests.MilliCpu == 0 ? 100 : requests.MilliCpu,
-        Memory = requests.Memory == 0 ? 200L * 1024 * 1024 : requests.Memory,
-    };
 
     private static long Free(long used, long capacity) => capacity <= 0 || used > capacity ? 0 : (capacity - used) * 100 / capacity;
 }

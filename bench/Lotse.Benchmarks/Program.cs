@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Running;
 using Lotse.Benchmarks.Storage;
 
+// `-- scheduler [nodes,...] [pods]` runs the scheduler throughput benchmark.
 // `-- api` runs the API server benchmark (the whole HTTPS stack with KubernetesClient, beside the store).
 // `dotnet run -c Release --project bench/Lotse.Benchmarks -- store [sqlite|etcd|all]` runs the store
 // harness (throughput and latency percentiles beside the raw baselines, in one run);
@@ -13,6 +14,11 @@ if (args.Length > 0 && args[0] == "store")
 if (args.Length > 0 && args[0] == "api")
 {
     return await Lotse.Benchmarks.Api.ApiHarness.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "scheduler")
+{
+    return await Lotse.Benchmarks.Scheduler.SchedulerHarness.RunAsync(args[1..]);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(StoreHarness).Assembly).Run(args);

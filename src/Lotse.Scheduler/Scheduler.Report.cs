@@ -29,7 +29,7 @@ public sealed partial class Scheduler
             return;
         }
 
-        await EventAsync(pod, "Warning", "FailedScheduling", "Scheduling", message, cancellationToken);
+        Record(pod, "Warning", "FailedScheduling", "Scheduling", message, cancellationToken);
         if (condition?.Status != "False" || condition.Message != message)
         {
             var patch = new JsonObject
@@ -52,6 +52,33 @@ public sealed partial class Scheduler
     }
 
     private string Timestamp() => _time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Records an event in the background, like kube's event broadcaster: scheduling never waits for
+    /// it, and when too many are already on their way the new one is dropped rather than queued.
+    /// </summary>
+    private void Record(V1Pod pod, string type, string reason, string action, string message, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Increment(ref _eventsInFlight) > MaxEventsInFlight)
+        {
+            Interlocked.Decrement(ref _eventsInFlight);
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await EventAsync(pod, type, reason, action, message, cancellationToken);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _eventsInFlight);
+            }
+        }, CancellationToken.None);
+    }
+
+    private const int MaxEventsInFlight = 256;
 
     private async Task EventAsync(V1Pod pod, string type, string reason, string action, string message, CancellationToken cancellationToken)
     {
@@ -87,10 +114,14 @@ public sealed partial class Scheduler
         {
             await _client.CoreV1.CreateNamespacedEventAsync(ev, pod.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
         }
-        catch (k8s.Autorest.HttpOperationException e)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // Events are best effort (as in kube): losing one must not fail scheduling.
-            LogEventFailed(_logger, pod.Metadata.Name, (int)e.Response.StatusCode);
+        }
+#pragma warning disable CA1031 // events are best effort (as in kube): losing one must not fail scheduling
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogEventFailed(_logger, pod.Metadata.Name, e.Message);
         }
     }
 
@@ -103,6 +134,6 @@ public sealed partial class Scheduler
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "binding {Pod} to {Node} failed, retrying: {Error}")]
     private static partial void LogBindFailed(ILogger logger, string pod, string node, string error);
 
-    [LoggerMessage(EventId = 4, Level = LogLevel.Debug, Message = "recording an event for {Pod} failed ({Code})")]
-    private static partial void LogEventFailed(ILogger logger, string pod, int code);
+    [LoggerMessage(EventId = 4, Level = LogLevel.Debug, Message = "recording an event for {Pod} failed: {Error}")]
+    private static partial void LogEventFailed(ILogger logger, string pod, string error);
 }

@@ -22,7 +22,7 @@ namespace Lotse.Scheduler;
 public sealed partial class Scheduler : IDisposable
 {
     public const string DefaultName = "default-scheduler";
-    private const int MaxBindsInFlight = 64;
+    private const int MaxBindsInFlight = 256;
     private readonly IKubernetes _client;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -31,10 +31,11 @@ public sealed partial class Scheduler : IDisposable
     private readonly WorkQueue _queue;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, NodeInfo> _nodeInfos = new(StringComparer.Ordinal);
-    private readonly List<string> _nodeOrder = [];
+    private readonly List<NodeInfo> _nodeOrder = [];
     private readonly Dictionary<string, (string Node, PodInfo Pod)> _placed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _unschedulable = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _binds = new(MaxBindsInFlight);
+    private int _eventsInFlight;
     private readonly IFilterPlugin[] _filters;
     private readonly IScorePlugin[] _scorers;
     private int _nextStart;
@@ -122,7 +123,7 @@ public sealed partial class Scheduler : IDisposable
             else
             {
                 _nodeInfos[node.Metadata.Name] = info = new NodeInfo(node);
-                _nodeOrder.Add(node.Metadata.Name);
+                _nodeOrder.Add(info);
                 foreach (var (key, placed) in _placed.Where(p => p.Value.Node == node.Metadata.Name))
                 {
                     info.Add(placed.Pod);
@@ -137,8 +138,10 @@ public sealed partial class Scheduler : IDisposable
     {
         lock (_gate)
         {
-            _nodeInfos.Remove(node.Metadata.Name);
-            _nodeOrder.Remove(node.Metadata.Name);
+            if (_nodeInfos.Remove(node.Metadata.Name, out var info))
+            {
+                _nodeOrder.Remove(info);
+            }
         }
     }
 
@@ -289,7 +292,7 @@ public sealed partial class Scheduler : IDisposable
         var looked = 0;
         for (; looked < nodes && feasible.Count < wanted; looked++)
         {
-            var node = _nodeInfos[_nodeOrder[(start + looked) % nodes]];
+            var node = _nodeOrder[(start + looked) % nodes];
             string? reason = null;
             foreach (var filter in _filters)
             {
@@ -353,7 +356,7 @@ public sealed partial class Scheduler : IDisposable
             await _client.CoreV1.CreateNamespacedPodBindingAsync(binding, pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
             Interlocked.Increment(ref _scheduled);
             _queue.Forget(key);
-            await EventAsync(pod, "Normal", "Scheduled", "Binding", $"Successfully assigned {pod.Metadata.NamespaceProperty}/{pod.Metadata.Name} to {node}", cancellationToken);
+            Record(pod, "Normal", "Scheduled", "Binding", $"Successfully assigned {pod.Metadata.NamespaceProperty}/{pod.Metadata.Name} to {node}", cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

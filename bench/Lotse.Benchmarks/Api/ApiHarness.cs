@@ -1,17 +1,7 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using k8s;
 using k8s.Models;
-using Lotse.ApiServer;
-using Lotse.ApiServer.Authentication;
 using Lotse.Benchmarks.Storage;
-using Lotse.Storage;
-using Lotse.Storage.Sqlite;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Lotse.Benchmarks.Api;
 
@@ -22,113 +12,92 @@ namespace Lotse.Benchmarks.Api;
 /// </summary>
 internal static class ApiHarness
 {
-    private const string Token = "bench-token";
-
     public static async Task<int> RunAsync(string[] args)
     {
         var operations = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 2000;
-        var dir = Directory.CreateTempSubdirectory("lotse-bench-api-").FullName;
         var rows = new List<string[]>();
-        try
+        await using var server = await BenchServer.StartAsync();
+        var store = server.Store;
+        var certificate = server.Certificate;
+        var port = server.Port;
+        using var client = server.Client();
+        Console.WriteLine($"API benchmark: {operations} operations per measurement, 2 cores, SQLite store");
+
+        // Warm-up (not reported): lets the JIT reach its optimized tier on the whole path first,
+        // as it has in a server that has been running for a while.
+        await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "warm-up" } });
+        await StoreHarness.RunAsync(4000, 16, async i =>
         {
-            await using var store = await SqliteStore.OpenAsync(new StoreOptions { SqlitePath = Path.Combine(dir, "state.db"), CompactionInterval = TimeSpan.Zero }, NullLoggerFactory.Instance);
-            using var certificate = SelfSigned();
-            var port = FreePort();
-            await using var app = ApiServerHost.Build(
-                new ApiServerOptions { BindAddress = "127.0.0.1", HttpsPort = port, AdvertiseAddress = "10.0.0.1", TlsDir = dir },
-                store, certificate, _ => null, [t => t == Token ? new UserInfo("bench", ["system:masters", UserInfo.Authenticated]) : null], _ => { });
-            await ApiServerHost.InitializeAsync(app, CancellationToken.None);
-            await app.StartAsync();
-            using var client = new Kubernetes(new KubernetesClientConfiguration
-            {
-                Host = $"https://127.0.0.1:{port}",
-                AccessToken = Token,
-                SslCaCerts = [X509CertificateLoader.LoadCertificate(certificate.Export(X509ContentType.Cert))],
-            });
-            Console.WriteLine($"API benchmark: {operations} operations per measurement, 2 cores, SQLite store");
+            var pod = await client.CoreV1.CreateNamespacedPodAsync(Pod($"w{i:D6}"), "warm-up");
+            pod.Metadata.Labels["round"] = "2";
+            await client.CoreV1.ReplaceNamespacedPodAsync(pod, pod.Metadata.Name, "warm-up");
+            await client.CoreV1.ReadNamespacedPodAsync(pod.Metadata.Name, "warm-up");
+            await store.CreateAsync($"/registry/bench-warm-up/{i:D8}", new byte[800]);
+        });
+        await client.CoreV1.ListNamespacedPodAsync("warm-up");
 
-            // Warm-up (not reported): lets the JIT reach its optimized tier on the whole path first,
-            // as it has in a server that has been running for a while.
-            await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "warm-up" } });
-            await StoreHarness.RunAsync(4000, 16, async i =>
+        var concurrency = args.Length > 1 ? args[1].Split(',').Select(c => int.Parse(c, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : [1, 16, 64];
+        foreach (var clients in concurrency)
+        {
+            var ns = $"bench-{clients}";
+            await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } });
+            var storeAlone = await StoreHarness.RunAsync(operations, clients, i => store.CreateAsync($"/registry/bench-store-{clients}/{i:D8}", new byte[800]));
+            rows.Add(StoreHarness.Row("store alone", "create", clients, storeAlone, null));
+            var created = new V1Pod[operations];
+            var create = await StoreHarness.RunAsync(operations, clients, async i => created[i] = await client.CoreV1.CreateNamespacedPodAsync(Pod($"p{i:D6}"), ns));
+            rows.Add(StoreHarness.Row("api", "create", clients, create, storeAlone));
+            var get = await StoreHarness.RunAsync(operations, clients, i => client.CoreV1.ReadNamespacedPodAsync($"p{i:D6}", ns));
+            rows.Add(StoreHarness.Row("api", "get", clients, get, null));
+            var update = await StoreHarness.RunAsync(operations, clients, async i =>
             {
-                var pod = await client.CoreV1.CreateNamespacedPodAsync(Pod($"w{i:D6}"), "warm-up");
-                pod.Metadata.Labels["round"] = "2";
-                await client.CoreV1.ReplaceNamespacedPodAsync(pod, pod.Metadata.Name, "warm-up");
-                await client.CoreV1.ReadNamespacedPodAsync(pod.Metadata.Name, "warm-up");
-                await store.CreateAsync($"/registry/bench-warm-up/{i:D8}", new byte[800]);
+                created[i].Metadata.Labels["round"] = "2";
+                await client.CoreV1.ReplaceNamespacedPodAsync(created[i], $"p{i:D6}", ns);
             });
-            await client.CoreV1.ListNamespacedPodAsync("warm-up");
+            rows.Add(StoreHarness.Row("api", "update", clients, update, null));
+        }
 
-            var concurrency = args.Length > 1 ? args[1].Split(',').Select(c => int.Parse(c, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : [1, 16, 64];
-            foreach (var clients in concurrency)
+        // LIST of 10,000 pods (consistent reads, as kubectl sends them).
+        await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "list" } });
+        await StoreHarness.RunAsync(10_000, 64, i => client.CoreV1.CreateNamespacedPodAsync(Pod($"l{i:D6}"), "list"));
+        var list = await StoreHarness.RunAsync(20, 1, async _ =>
+        {
+            var pods = await client.CoreV1.ListNamespacedPodAsync("list");
+            if (pods.Items.Count != 10_000)
             {
-                var ns = $"bench-{clients}";
-                await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } });
-                var storeAlone = await StoreHarness.RunAsync(operations, clients, i => store.CreateAsync($"/registry/bench-store-{clients}/{i:D8}", new byte[800]));
-                rows.Add(StoreHarness.Row("store alone", "create", clients, storeAlone, null));
-                var created = new V1Pod[operations];
-                var create = await StoreHarness.RunAsync(operations, clients, async i => created[i] = await client.CoreV1.CreateNamespacedPodAsync(Pod($"p{i:D6}"), ns));
-                rows.Add(StoreHarness.Row("api", "create", clients, create, storeAlone));
-                var get = await StoreHarness.RunAsync(operations, clients, i => client.CoreV1.ReadNamespacedPodAsync($"p{i:D6}", ns));
-                rows.Add(StoreHarness.Row("api", "get", clients, get, null));
-                var update = await StoreHarness.RunAsync(operations, clients, async i =>
-                {
-                    created[i].Metadata.Labels["round"] = "2";
-                    await client.CoreV1.ReplaceNamespacedPodAsync(created[i], $"p{i:D6}", ns);
-                });
-                rows.Add(StoreHarness.Row("api", "update", clients, update, null));
+                throw new InvalidOperationException($"listed {pods.Items.Count}");
+            }
+        });
+        rows.Add(StoreHarness.Row("api", "list 10k pods", 1, list, null));
+
+        // The same LIST read as bytes: the server's share, without the client deserializing 10k pods.
+        using var raw = new HttpClient(new SocketsHttpHandler
+        {
+            SslOptions = { RemoteCertificateValidationCallback = (_, presented, _, _) => presented is not null && presented.GetCertHashString() == certificate.GetCertHashString() },
+        });
+        raw.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", BenchServer.Token);
+        var sink = new byte[256 * 1024];
+        var rawList = await StoreHarness.RunAsync(20, 1, async _ =>
+        {
+            // Read and drop: the client keeps no copy, so its garbage does not weigh on the server's figure.
+            await using var body = await raw.GetStreamAsync(new Uri($"https://127.0.0.1:{port}/api/v1/namespaces/list/pods"));
+            long total = 0;
+            int read;
+            while ((read = await body.ReadAsync(sink)) > 0)
+            {
+                total += read;
             }
 
-            // LIST of 10,000 pods (consistent reads, as kubectl sends them).
-            await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "list" } });
-            await StoreHarness.RunAsync(10_000, 64, i => client.CoreV1.CreateNamespacedPodAsync(Pod($"l{i:D6}"), "list"));
-            var list = await StoreHarness.RunAsync(20, 1, async _ =>
+            if (total < 10_000 * 100)
             {
-                var pods = await client.CoreV1.ListNamespacedPodAsync("list");
-                if (pods.Items.Count != 10_000)
-                {
-                    throw new InvalidOperationException($"listed {pods.Items.Count}");
-                }
-            });
-            rows.Add(StoreHarness.Row("api", "list 10k pods", 1, list, null));
+                throw new InvalidOperationException("short list");
+            }
+        });
+        rows.Add(StoreHarness.Row("api", "list 10k pods (bytes only)", 1, rawList, null));
 
-            // The same LIST read as bytes: the server's share, without the client deserializing 10k pods.
-            using var raw = new HttpClient(new SocketsHttpHandler
-            {
-                SslOptions = { RemoteCertificateValidationCallback = (_, presented, _, _) => presented is not null && presented.GetCertHashString() == certificate.GetCertHashString() },
-            });
-            raw.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
-            var sink = new byte[256 * 1024];
-            var rawList = await StoreHarness.RunAsync(20, 1, async _ =>
-            {
-                // Read and drop: the client keeps no copy, so its garbage does not weigh on the server's figure.
-                await using var body = await raw.GetStreamAsync(new Uri($"https://127.0.0.1:{port}/api/v1/namespaces/list/pods"));
-                long total = 0;
-                int read;
-                while ((read = await body.ReadAsync(sink)) > 0)
-                {
-                    total += read;
-                }
-
-                if (total < 10_000 * 100)
-                {
-                    throw new InvalidOperationException("short list");
-                }
-            });
-            rows.Add(StoreHarness.Row("api", "list 10k pods (bytes only)", 1, rawList, null));
-
-            rows.Add(StoreHarness.Row("api", "create paced at 500/s", 16, await PacedCreatesAsync(client, 500, TimeSpan.FromSeconds(4)), null));
-            rows.Add(StoreHarness.Row("api", "watch delivery, creates at 500/s", 16, await WatchDeliveryAsync(client, "watch-paced", 2000, perSecond: 500), null));
-            rows.Add(StoreHarness.Row("api", "watch delivery, creates flat out", 16, await WatchDeliveryAsync(client, "watch", Math.Min(operations, 1000), perSecond: null), null));
-            Print(rows);
-            await app.StopAsync();
-        }
-        finally
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(dir, recursive: true);
-        }
+        rows.Add(StoreHarness.Row("api", "create paced at 500/s", 16, await PacedCreatesAsync(client, 500, TimeSpan.FromSeconds(4)), null));
+        rows.Add(StoreHarness.Row("api", "watch delivery, creates at 500/s", 16, await WatchDeliveryAsync(client, "watch-paced", 2000, perSecond: 500), null));
+        rows.Add(StoreHarness.Row("api", "watch delivery, creates flat out", 16, await WatchDeliveryAsync(client, "watch", Math.Min(operations, 1000), perSecond: null), null));
+        Print(rows);
 
         return 0;
     }
@@ -227,24 +196,5 @@ internal static class ApiHarness
         {
             Console.WriteLine(string.Join("  ", row.Select((cell, c) => c >= 2 && c <= 8 ? cell.PadLeft(widths[c]) : cell.PadRight(widths[c]))).Replace("of raw", "of store", StringComparison.Ordinal));
         }
-    }
-
-    private static X509Certificate2 SelfSigned()
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(san.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-        return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pkcs12), null);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

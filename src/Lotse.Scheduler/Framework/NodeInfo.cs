@@ -7,16 +7,30 @@ public sealed class NodeInfo(V1Node node)
 {
     private readonly Dictionary<string, PodInfo> _pods = new(StringComparer.Ordinal);
 
-    public V1Node Node { get; set; } = node;
+    private V1Node _node = node;
+
+    /// <summary>The node object; setting it re-reads what it can hold (quantities are parsed once, not per pod).</summary>
+    public V1Node Node
+    {
+        get => _node;
+        set
+        {
+            _node = value;
+            Allocatable = Resources.From(value.Status?.Allocatable ?? value.Status?.Capacity);
+        }
+    }
 
     public string Name => Node.Metadata.Name;
 
-    public Resources Allocatable => Resources.From(Node.Status?.Allocatable ?? Node.Status?.Capacity);
+    public Resources Allocatable { get; private set; } = Resources.From(node.Status?.Allocatable ?? node.Status?.Capacity);
 
     public Resources Requested { get; private set; } = Resources.Zero;
 
-    /// <summary>What the pods ask for when scoring: a pod without requests counts 100m cpu and 200 MiB (kube's NonZeroRequested).</summary>
-    public Resources NonZeroRequested { get; private set; } = Resources.Zero;
+    /// <summary>CPU the pods ask for when scoring (kube's NonZeroRequested: a pod without a request counts 100m).</summary>
+    public long NonZeroMilliCpu { get; private set; }
+
+    /// <summary>Memory the pods ask for when scoring (a pod without a request counts 200 MiB).</summary>
+    public long NonZeroMemory { get; private set; }
 
     public HashSet<(string Ip, string Protocol, int Port)> UsedPorts { get; } = [];
 
@@ -29,7 +43,8 @@ public sealed class NodeInfo(V1Node node)
         if (_pods.TryAdd(pod.Key, pod))
         {
             Requested = Requested.Plus(pod.Requests);
-            NonZeroRequested = NonZeroRequested.Plus(NonZero(pod.Requests));
+            NonZeroMilliCpu += pod.NonZeroMilliCpu;
+            NonZeroMemory += pod.NonZeroMemory;
             foreach (var port in pod.HostPorts)
             {
                 UsedPorts.Add(port);
@@ -42,18 +57,12 @@ public sealed class NodeInfo(V1Node node)
         if (_pods.Remove(podKey, out var pod))
         {
             Requested = Requested.Minus(pod.Requests);
-            NonZeroRequested = NonZeroRequested.Minus(NonZero(pod.Requests));
+            NonZeroMilliCpu -= pod.NonZeroMilliCpu;
+            NonZeroMemory -= pod.NonZeroMemory;
             foreach (var port in pod.HostPorts)
             {
                 UsedPorts.Remove(port);
             }
         }
     }
-
-    /// <summary>A pod without requests still counts as 100m cpu and 200 MiB when scoring, so such pods spread (kube's non-zero defaults).</summary>
-    public static Resources NonZero(Resources requests) => requests with
-    {
-        MilliCpu = requests.MilliCpu == 0 ? 100 : requests.MilliCpu,
-        Memory = requests.Memory == 0 ? 200L * 1024 * 1024 : requests.Memory,
-    };
 }

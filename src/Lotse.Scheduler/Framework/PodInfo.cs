@@ -26,10 +26,21 @@ public sealed class PodInfo
         }
 
         Requests = containers.Max(init).Plus(Resources.From(pod.Spec?.Overhead)) with { Pods = 1 };
+        NonZeroMilliCpu = Requests.MilliCpu == 0 ? DefaultMilliCpu : Requests.MilliCpu;
+        NonZeroMemory = Requests.Memory == 0 ? DefaultMemory : Requests.Memory;
         HostPorts = [.. (pod.Spec?.Containers ?? []).SelectMany(c => c.Ports ?? []).Where(p => p.HostPort is > 0).Select(p => (p.HostIP ?? "0.0.0.0", p.Protocol ?? "TCP", p.HostPort!.Value))];
     }
 
+    /// <summary>What scoring counts for a pod without requests (kube's non-zero defaults), so such pods spread.</summary>
+    public const long DefaultMilliCpu = 100;
+
+    public const long DefaultMemory = 200L * 1024 * 1024;
+
     public V1Pod Pod { get; }
+
+    public long NonZeroMilliCpu { get; }
+
+    public long NonZeroMemory { get; }
 
     public string Key { get; }
 

@@ -5,7 +5,9 @@ namespace Lotse.Scheduler.Framework;
 /// <summary>An amount of the resources the scheduler counts: CPU in millicores, memory and ephemeral storage in bytes, pods, and extended resources.</summary>
 public sealed record Resources(long MilliCpu, long Memory, long EphemeralStorage, long Pods, IReadOnlyDictionary<string, long> Extended)
 {
-    public static readonly Resources Zero = new(0, 0, 0, 0, new Dictionary<string, long>());
+    private static readonly Dictionary<string, long> NoExtended = [];
+
+    public static readonly Resources Zero = new(0, 0, 0, 0, NoExtended);
 
     public static Resources From(IDictionary<string, ResourceQuantity>? quantities, long pods = 0)
     {
@@ -14,7 +16,7 @@ public sealed record Resources(long MilliCpu, long Memory, long EphemeralStorage
             return Zero with { Pods = pods };
         }
 
-        var extended = new Dictionary<string, long>(StringComparer.Ordinal);
+        Dictionary<string, long>? extended = null;
         long cpu = 0, memory = 0, storage = 0;
         foreach (var (name, quantity) in quantities)
         {
@@ -35,6 +37,7 @@ public sealed record Resources(long MilliCpu, long Memory, long EphemeralStorage
                 default:
                     if (name.Contains('/', StringComparison.Ordinal) || name.StartsWith("hugepages-", StringComparison.Ordinal))
                     {
+                        extended ??= new Dictionary<string, long>(StringComparer.Ordinal);
                         extended[name] = (long)Math.Ceiling(quantity.ToDecimal());
                     }
 
@@ -42,7 +45,7 @@ public sealed record Resources(long MilliCpu, long Memory, long EphemeralStorage
             }
         }
 
-        return new Resources(cpu, memory, storage, pods, extended);
+        return new Resources(cpu, memory, storage, pods, extended ?? NoExtended);
     }
 
     public Resources Plus(Resources other) => new(
@@ -67,8 +70,13 @@ public sealed record Resources(long MilliCpu, long Memory, long EphemeralStorage
         Math.Max(Pods, other.Pods),
         Merge(Extended, other.Extended, Math.Max));
 
-    private static Dictionary<string, long> Merge(IReadOnlyDictionary<string, long> a, IReadOnlyDictionary<string, long> b, Func<long, long, long> combine)
+    private static IReadOnlyDictionary<string, long> Merge(IReadOnlyDictionary<string, long> a, IReadOnlyDictionary<string, long> b, Func<long, long, long> combine)
     {
+        if (b.Count == 0)
+        {
+            return a; // the common case, without an allocation
+        }
+
         var result = new Dictionary<string, long>(a, StringComparer.Ordinal);
         foreach (var (name, value) in b)
         {

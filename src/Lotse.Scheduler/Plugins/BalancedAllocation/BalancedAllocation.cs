@@ -17,9 +17,8 @@ public sealed class BalancedAllocation : IScorePlugin
             return 0;
         }
 
-        var after = node.NonZeroRequested.Plus(NodeInfo.NonZero(pod.Requests));
-        var cpu = Math.Min(1.0, (double)after.MilliCpu / allocatable.MilliCpu);
-        var memory = Math.Min(1.0, (double)after.Memory / allocatable.Memory);
+        var cpu = Math.Min(1.0, (double)(node.NonZeroMilliCpu + pod.NonZeroMilliCpu) / allocatable.MilliCpu);
+        var memory = Math.Min(1.0, (double)(node.NonZeroMemory + pod.NonZeroMemory) / allocatable.Memory);
         var deviation = Math.Abs(cpu - memory) / 2;
         return (long)((1 - deviation) * 100);
     }

@@ -9,6 +9,11 @@ public sealed class NodePorts : IFilterPlugin
 
     public string? Filter(PodInfo pod, NodeInfo node)
     {
+        if (pod.HostPorts.Count == 0)
+        {
+            return null; // most pods: no enumerator allocated per node
+        }
+
         foreach (var (ip, protocol, port) in pod.HostPorts)
         {
             if (node.UsedPorts.Any(u => u.Port == port && u.Protocol == protocol && (u.Ip == ip || u.Ip == "0.0.0.0" || ip == "0.0.0.0")))

@@ -38,6 +38,11 @@ public sealed class NodeResourcesFit : IFilterPlugin, IScorePlugin
             return "Insufficient ephemeral-storage";
         }
 
+        if (want.Extended.Count == 0)
+        {
+            return null; // the common case; enumerating an empty dictionary through its interface still allocates
+        }
+
         foreach (var (name, amount) in want.Extended)
         {
             if (amount > 0 && requested.Extended.GetValueOrDefault(name) + amount > allocatable.Extended.GetValueOrDefault(name))
@@ -52,8 +57,7 @@ public sealed class NodeResourcesFit : IFilterPlugin, IScorePlugin
     public long Score(PodInfo pod, NodeInfo node)
     {
         var allocatable = node.Allocatable;
-        var after = node.NonZeroRequested.Plus(NodeInfo.NonZero(pod.Requests));
-        return (Free(after.MilliCpu, allocatable.MilliCpu) + Free(after.Memory, allocatable.Memory)) / 2;
+        return (Free(node.NonZeroMilliCpu + pod.NonZeroMilliCpu, allocatable.MilliCpu) + Free(node.NonZeroMemory + pod.NonZeroMemory, allocatable.Memory)) / 2;
     }
 
     private static long Free(long used, long capacity) => capacity <= 0 || used > capacity ? 0 : (capacity - used) * 100 / capacity;

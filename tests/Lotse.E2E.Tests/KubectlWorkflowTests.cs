@@ -171,6 +171,8 @@ public sealed class KubectlWorkflowTests(KubectlFixture fixture) : IClassFixture
             metadata:
               name: gone
             spec:
+              nodeSelector:
+                fits: nowhere # stays unscheduled, so no node agent has to confirm the delete
               containers:
               - name: c
                 image: busybox

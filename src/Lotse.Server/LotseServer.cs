@@ -1,14 +1,9 @@
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
-using System.Security.Cryptography.X509Certificates;
-using System.Text;
-using k8s;
 using Lotse.ApiServer;
 using Lotse.ApiServer.Authentication;
 using Lotse.ApiServer.Security;
-using Lotse.Client.Informers;
-using Lotse.Controllers;
 using Lotse.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -88,15 +83,10 @@ public static partial class LotseServer
         await app.StartAsync(cancellationToken);
         LogPhase(log, $"API server listening on https://{options.BindAddress}:{options.HttpsListenPort}");
 
-        // The control loops and the scheduler are clients of the API like any other: over HTTPS, with
-        // their own identity, sharing one set of informers (one list and watch per kind).
-        using var loopClient = LoopbackClient(server, pki, "system:kube-controller-manager");
-        var informers = new InformerFactory(loopClient, loggerFactory);
-        using var controllerManager = new ControllerManager(informers, pki.ServerCaPem, loggerFactory);
-        using var scheduler = new Scheduler.Scheduler(informers, loggerFactory);
-        var controllers = Task.WhenAll(controllerManager.RunAsync(stopping.Token), scheduler.RunAsync(stopping.Token), informers.RunAsync(stopping.Token));
-        await controllerManager.Synced.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        LogPhase(log, "Controllers and scheduler running");
+        var loops = options.DisableControllerManager && options.DisableScheduler
+            ? null
+            : await ControlLoops.StartAsync(server, pki, !options.DisableControllerManager, !options.DisableScheduler, loggerFactory, cancellationToken);
+        LogPhase(log, loops?.Description ?? "Controllers and scheduler disabled");
         LogPhase(log, $"Lotse server is running; run: kubectl --kubeconfig {options.WriteKubeconfig} get namespaces");
 
         // Start-up leaves garbage behind (certificates, discovery and OpenAPI building, first lists):
@@ -113,26 +103,14 @@ public static partial class LotseServer
         LogPhase(log, "Shutting down");
         await stopping.CancelAsync();
         await compaction.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        await controllers.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (loops is not null)
+        {
+            await loops.DisposeAsync();
+        }
 
-        // Close the loops' connections first: Kestrel's graceful stop waits for open connections.
-        loopClient.Dispose();
         using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await app.StopAsync(stopTimeout.Token);
         LogPhase(log, "Lotse server stopped");
-    }
-
-    /// <summary>An official client for an in-process component, with a client certificate from the cluster CA naming it.</summary>
-    private static Kubernetes LoopbackClient(string server, ClusterPki pki, string user)
-    {
-        var (certificate, key) = pki.IssueClientCertificate(user, [], TimeSpan.FromDays(365));
-        return new Kubernetes(new KubernetesClientConfiguration
-        {
-            Host = server,
-            ClientCertificateData = Convert.ToBase64String(Encoding.UTF8.GetBytes(certificate)),
-            ClientCertificateKeyData = Convert.ToBase64String(Encoding.UTF8.GetBytes(key)),
-            SslCaCerts = [X509Certificate2.CreateFromPem(pki.ServerCaPem)],
-        });
     }
 
     /// <summary>This host's first up, non-loopback IPv4 address (what K3s advertises by default), else 127.0.0.1.</summary>

@@ -43,6 +43,12 @@ public sealed record ServerOptions
 
     public bool AnonymousAuth { get; init; }
 
+    /// <summary>K3s' --disable-scheduler: another scheduler binds pods.</summary>
+    public bool DisableScheduler { get; init; }
+
+    /// <summary>K3s' --disable-controller-manager: no control loops in this server.</summary>
+    public bool DisableControllerManager { get; init; }
+
     public string DatabasePath => Path.Combine(DataDir, "server", "db", "state.db");
 
     public string TlsDir => Path.Combine(DataDir, "server", "tls");

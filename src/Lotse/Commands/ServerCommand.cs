@@ -41,12 +41,14 @@ internal static class ServerCommand
         var tokenAuthFile = new Option<string?>("--token-auth-file") { Description = "Static bearer tokens file (token,user,uid,\"groups\")" };
         var anonymousAuth = new Option<bool>("--anonymous-auth") { Description = "Serve anonymous requests (as system:anonymous)" };
         var disableAgent = new Option<bool>("--disable-agent") { Description = "Do not run a node agent on this host (the default until the node agent lands)" };
+        var disableScheduler = new Option<bool>("--disable-scheduler") { Description = "Do not run the scheduler (another scheduler binds pods)" };
+        var disableControllerManager = new Option<bool>("--disable-controller-manager") { Description = "Do not run the controllers" };
 
         var command = new Command(
             "server",
             "Run the control plane: the datastore and the Kubernetes API server (HTTPS on 6443), with an admin "
             + "kubeconfig for kubectl. Controllers, the scheduler and the node agent join in later releases.");
-        foreach (var option in new Option[] { bindAddress, httpsPort, advertiseAddress, tlsSan, clusterCidr, serviceCidr, clusterDomain, writeKubeconfig, writeKubeconfigMode, token, tokenAuthFile, anonymousAuth, disableAgent })
+        foreach (var option in new Option[] { bindAddress, httpsPort, advertiseAddress, tlsSan, clusterCidr, serviceCidr, clusterDomain, writeKubeconfig, writeKubeconfigMode, token, tokenAuthFile, anonymousAuth, disableAgent, disableScheduler, disableControllerManager })
         {
             command.Options.Add(option);
         }
@@ -82,6 +84,8 @@ internal static class ServerCommand
                 Token = parsed.GetValue(token),
                 TokenAuthFile = parsed.GetValue(tokenAuthFile),
                 AnonymousAuth = parsed.GetValue(anonymousAuth),
+                DisableScheduler = parsed.GetValue(disableScheduler),
+                DisableControllerManager = parsed.GetValue(disableControllerManager),
             };
             return RunAsync(options, common, parsed, cancellationToken);
         });

@@ -46,6 +46,16 @@ public sealed class ServerCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Server_WithSchedulerAndControllersDisabled_SaysSo()
+    {
+        using var running = LotseProcess.Start(Server("--data-dir", _dir, "--disable-scheduler", "--disable-controller-manager"));
+        Assert.True(await running.WaitForOutputAsync("Lotse server is running", Timeout), running.Output);
+        Assert.Contains("Controllers and scheduler disabled", running.Output, StringComparison.Ordinal);
+        running.Terminate();
+        Assert.Equal(0, await running.WaitForExitAsync(Timeout));
+    }
+
+    [Fact]
     public async Task Server_StartsWritesStateAndStopsOnSigterm()
     {
         using var running = LotseProcess.Start(Server("--data-dir", _dir));
@@ -54,6 +64,7 @@ public sealed class ServerCommandTests : IDisposable
         Assert.True(File.Exists(Path.Combine(_dir, "server", "tls", "server-ca.crt")));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_dir, "kubeconfig.yaml")));
         Assert.StartsWith("K10", await File.ReadAllTextAsync(Path.Combine(_dir, "server", "token")), StringComparison.Ordinal);
+        Assert.Contains("Controllers and scheduler running", running.Output, StringComparison.Ordinal);
         running.Terminate();
         Assert.Equal(0, await running.WaitForExitAsync(Timeout));
         Assert.Contains("Lotse server stopped", running.Output, StringComparison.Ordinal);

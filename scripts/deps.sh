@@ -2,7 +2,9 @@
 # Installs what Lotse and its tests need on Debian bookworm (run as root). Idempotent.
 set -euo pipefail
 
-packages=(sqlite3 etcd-server etcd-client nftables iproute2 ca-certificates)
+# containerd, runc and the CNI plugins run pods; catatonit is the pause process; busybox-static
+# makes the tests' image (no registry needed).
+packages=(sqlite3 etcd-server etcd-client nftables iproute2 ca-certificates containerd runc containernetworking-plugins catatonit busybox-static)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -16,7 +16,8 @@ public sealed class ControllerManager : IDisposable
     private readonly List<Runtime.Controller> _controllers;
 
     /// <param name="informers">Shared informers; the caller runs them (<see cref="InformerFactory.RunAsync"/>) after creating every component that uses them.</param>
-    public ControllerManager(InformerFactory informers, string rootCaPem, ILoggerFactory loggerFactory, TimeProvider? time = null)
+    /// <param name="clusterCidr">The pod range nodes get their own /24 of (the server's --cluster-cidr).</param>
+    public ControllerManager(InformerFactory informers, string rootCaPem, ILoggerFactory loggerFactory, TimeProvider? time = null, string clusterCidr = "10.42.0.0/16")
     {
         _informers = informers;
         _controllers =
@@ -30,6 +31,7 @@ public sealed class ControllerManager : IDisposable
             new GarbageCollector.GarbageCollector(_informers, loggerFactory, time),
             new Endpoints.EndpointsController(_informers, loggerFactory, time),
             new EndpointSlice.EndpointSliceController(_informers, loggerFactory, time),
+            new NodeIpam.NodeIpamController(_informers, clusterCidr, loggerFactory, time),
         ];
     }
 

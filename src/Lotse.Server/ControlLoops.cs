@@ -1,5 +1,3 @@
-using System.Security.Cryptography.X509Certificates;
-using System.Text;
 using k8s;
 using Lotse.ApiServer.Security;
 using Lotse.Client.Informers;
@@ -37,21 +35,14 @@ internal sealed class ControlLoops : IAsyncDisposable
     };
 
     /// <summary>Starts the loops and returns once their informers have their first lists (or after 30 s).</summary>
-    public static async Task<ControlLoops> StartAsync(string server, ClusterPki pki, bool controllers, bool scheduler, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    public static async Task<ControlLoops> StartAsync(string server, ClusterPki pki, ServerOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
-        var (certificate, key) = pki.IssueClientCertificate("system:kube-controller-manager", [], TimeSpan.FromDays(365));
-        var client = new Kubernetes(new KubernetesClientConfiguration
-        {
-            Host = server,
-            ClientCertificateData = Convert.ToBase64String(Encoding.UTF8.GetBytes(certificate)),
-            ClientCertificateKeyData = Convert.ToBase64String(Encoding.UTF8.GetBytes(key)),
-            SslCaCerts = [X509Certificate2.CreateFromPem(pki.ServerCaPem)],
-        });
+        var client = LoopbackClient.Create(server, pki, "system:kube-controller-manager", []);
         var informers = new InformerFactory(client, loggerFactory);
         var loops = new ControlLoops(
             client,
-            controllers ? new ControllerManager(informers, pki.ServerCaPem, loggerFactory) : null,
-            scheduler ? new Scheduler.Scheduler(informers, loggerFactory) : null);
+            options.DisableControllerManager ? null : new ControllerManager(informers, pki.ServerCaPem, loggerFactory, clusterCidr: options.ClusterCidr),
+            options.DisableScheduler ? null : new Scheduler.Scheduler(informers, loggerFactory));
         var tasks = new List<Task> { informers.RunAsync(loops._stop.Token) };
         if (loops._controllers is { } manager)
         {

@@ -85,8 +85,29 @@ public static partial class LotseServer
 
         var loops = options.DisableControllerManager && options.DisableScheduler
             ? null
-            : await ControlLoops.StartAsync(server, pki, !options.DisableControllerManager, !options.DisableScheduler, loggerFactory, cancellationToken);
+            : await ControlLoops.StartAsync(server, pki, options, loggerFactory, cancellationToken);
         LogPhase(log, loops?.Description ?? "Controllers and scheduler disabled");
+        (Agent.NodeAgent Agent, k8s.Kubernetes Client)? agent = null;
+        if (!options.DisableAgent)
+        {
+            LogPhase(log, "Starting the node agent (containerd, kubelet)");
+            try
+            {
+                agent = await LocalAgent.StartAsync(server, pki, options, HostAddress(), loggerFactory, cancellationToken);
+            }
+            catch (Exception e) when (e is InvalidOperationException or TimeoutException or ArgumentException or IOException or Grpc.Core.RpcException)
+            {
+                if (loops is not null)
+                {
+                    await loops.DisposeAsync();
+                }
+
+                throw new StartupException($"the node agent could not start: {e.Message} (--disable-agent runs the control plane alone)", e);
+            }
+
+            LogPhase(log, $"Node agent running (CRI at {agent.Value.Agent.RuntimeEndpoint})");
+        }
+
         LogPhase(log, $"Lotse server is running; run: kubectl --kubeconfig {options.WriteKubeconfig} get namespaces");
 
         // Start-up leaves garbage behind (certificates, discovery and OpenAPI building, first lists):
@@ -103,6 +124,12 @@ public static partial class LotseServer
         LogPhase(log, "Shutting down");
         await stopping.CancelAsync();
         await compaction.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (agent is { } running)
+        {
+            await running.Agent.DisposeAsync();
+            running.Client.Dispose();
+        }
+
         if (loops is not null)
         {
             await loops.DisposeAsync();

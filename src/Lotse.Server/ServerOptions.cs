@@ -49,6 +49,12 @@ public sealed record ServerOptions
     /// <summary>K3s' --disable-controller-manager: no control loops in this server.</summary>
     public bool DisableControllerManager { get; init; }
 
+    /// <summary>--disable-agent: the control plane alone, no node on this host.</summary>
+    public bool DisableAgent { get; init; }
+
+    /// <summary>The node agent's flags (node name, IP, labels, taints, pause image, CRI endpoint).</summary>
+    public Agent.AgentSettings Agent { get; init; } = new();
+
     public string DatabasePath => Path.Combine(DataDir, "server", "db", "state.db");
 
     public string TlsDir => Path.Combine(DataDir, "server", "tls");

@@ -16,13 +16,17 @@ public sealed partial class LotseServerProcess : IAsyncDisposable
     private readonly Lock _gate = new();
     private Process? _process;
 
-    public LotseServerProcess(string? dataDir = null)
+    /// <param name="agent">Run the node agent (containerd and the kubelet) too; the API tests run the control plane alone.</param>
+    public LotseServerProcess(string? dataDir = null, bool agent = false)
     {
+        Agent = agent;
         DataDir = dataDir ?? Directory.CreateTempSubdirectory("lotse-e2e-").FullName;
         Port = FreePort();
     }
 
     public string DataDir { get; }
+
+    public bool Agent { get; }
 
     public int Port { get; private set; }
 
@@ -54,7 +58,7 @@ public sealed partial class LotseServerProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in (string[])["server", "--data-dir", DataDir, "--bind-address", "127.0.0.1", "--https-listen-port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--write-kubeconfig", Kubeconfig, "--advertise-address", "10.0.0.1", .. extraArgs])
+        foreach (var arg in (string[])["server", "--data-dir", DataDir, "--bind-address", "127.0.0.1", "--https-listen-port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--write-kubeconfig", Kubeconfig, "--advertise-address", "10.0.0.1", .. (Agent ? [] : (string[])["--disable-agent"]), .. extraArgs])
         {
             info.ArgumentList.Add(arg);
         }

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using Lotse.Agent.Node;
 using Lotse.Client.Informers;
 using Lotse.Client.Queues;
 using Microsoft.Extensions.Logging;
@@ -19,7 +20,6 @@ namespace Lotse.Agent.Hollow;
 public sealed partial class HollowNodeSet : IDisposable
 {
     public const string HollowLabel = "lotse.io/hollow";
-    private const string LeaseNamespace = "kube-node-lease";
     private readonly IKubernetes _client;
     private readonly HollowNodeOptions _options;
     private readonly ILogger _logger;
@@ -91,56 +91,38 @@ public sealed partial class HollowNodeSet : IDisposable
                 },
             },
         };
-        try
-        {
-            await _client.CoreV1.CreateNodeAsync(node, cancellationToken: cancellationToken);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
-        {
-            // Registered before (a restart): the status below makes it ours again.
-        }
+        await NodeApi.RegisterAsync(_client, node, cancellationToken);
 
         var now = Timestamp();
         var resources = new JsonObject { ["cpu"] = _options.Cpu, ["memory"] = _options.Memory, ["pods"] = _options.Pods.ToString(CultureInfo.InvariantCulture), ["ephemeral-storage"] = "100Gi" };
-        JsonObject Condition(string type, string status, string reason, string message) => new()
-        {
-            ["type"] = type,
-            ["status"] = status,
-            ["lastHeartbeatTime"] = now,
-            ["lastTransitionTime"] = now,
-            ["reason"] = reason,
-            ["message"] = message,
-        };
+        JsonObject Condition(string type, string status, string reason, string message) => NodeApi.Condition(type, status, reason, message, now);
         var status = new JsonObject
         {
-            ["status"] = new JsonObject
+            ["capacity"] = resources,
+            ["allocatable"] = resources.DeepClone(),
+            ["conditions"] = new JsonArray(
+                Condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+                Condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+                Condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+                Condition("Ready", "True", "KubeletReady", "kubelet is posting ready status")),
+            ["addresses"] = new JsonArray(
+                new JsonObject { ["type"] = "InternalIP", ["address"] = HollowPodStatus.NodeIp(index) },
+                new JsonObject { ["type"] = "Hostname", ["address"] = name }),
+            ["nodeInfo"] = new JsonObject
             {
-                ["capacity"] = resources,
-                ["allocatable"] = resources.DeepClone(),
-                ["conditions"] = new JsonArray(
-                    Condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-                    Condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-                    Condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-                    Condition("Ready", "True", "KubeletReady", "kubelet is posting ready status")),
-                ["addresses"] = new JsonArray(
-                    new JsonObject { ["type"] = "InternalIP", ["address"] = HollowPodStatus.NodeIp(index) },
-                    new JsonObject { ["type"] = "Hostname", ["address"] = name }),
-                ["nodeInfo"] = new JsonObject
-                {
-                    ["machineID"] = string.Empty,
-                    ["systemUUID"] = string.Empty,
-                    ["bootID"] = string.Empty,
-                    ["kernelVersion"] = "hollow",
-                    ["osImage"] = "Lotse hollow node",
-                    ["containerRuntimeVersion"] = "hollow://1.0",
-                    ["kubeletVersion"] = "v1.33.0-lotse-hollow",
-                    ["kubeProxyVersion"] = string.Empty,
-                    ["operatingSystem"] = "linux",
-                    ["architecture"] = "amd64",
-                },
+                ["machineID"] = string.Empty,
+                ["systemUUID"] = string.Empty,
+                ["bootID"] = string.Empty,
+                ["kernelVersion"] = "hollow",
+                ["osImage"] = "Lotse hollow node",
+                ["containerRuntimeVersion"] = "hollow://1.0",
+                ["kubeletVersion"] = "v1.33.0-lotse-hollow",
+                ["kubeProxyVersion"] = string.Empty,
+                ["operatingSystem"] = "linux",
+                ["architecture"] = "amd64",
             },
         };
-        await _client.CoreV1.PatchNodeStatusAsync(new V1Patch(status.ToJsonString(), V1Patch.PatchType.MergePatch), name, cancellationToken: cancellationToken);
+        await NodeApi.PatchStatusAsync(_client, name, status, cancellationToken);
     }
 
     /// <summary>Renews every node's Lease once per interval, spread evenly over it.</summary>
@@ -173,29 +155,8 @@ public sealed partial class HollowNodeSet : IDisposable
         }
     }
 
-    private async Task RenewAsync(string name, bool first, CancellationToken cancellationToken)
-    {
-        var now = _time.GetUtcNow().UtcDateTime;
-        if (first)
-        {
-            try
-            {
-                await _client.CoordinationV1.CreateNamespacedLeaseAsync(new V1Lease
-                {
-                    Metadata = new V1ObjectMeta { Name = name },
-                    Spec = new V1LeaseSpec { HolderIdentity = name, LeaseDurationSeconds = 40, RenewTime = now },
-                }, LeaseNamespace, cancellationToken: cancellationToken);
-                return;
-            }
-            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
-            {
-                // There from an earlier run: renew it.
-            }
-        }
-
-        var patch = new JsonObject { ["spec"] = new JsonObject { ["holderIdentity"] = name, ["renewTime"] = now.ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", CultureInfo.InvariantCulture) } };
-        await _client.CoordinationV1.PatchNamespacedLeaseAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch), name, LeaseNamespace, cancellationToken: cancellationToken);
-    }
+    private Task RenewAsync(string name, bool first, CancellationToken cancellationToken) =>
+        NodeApi.RenewLeaseAsync(_client, name, first, _time.GetUtcNow(), cancellationToken);
 
     private void OnPod(V1Pod pod)
     {
@@ -321,7 +282,7 @@ public sealed partial class HollowNodeSet : IDisposable
         }
     }
 
-    private string Timestamp() => _time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+    private string Timestamp() => NodeApi.Time(_time.GetUtcNow());
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "{Count} hollow nodes registered")]
     private static partial void LogRegistered(ILogger logger, int count);

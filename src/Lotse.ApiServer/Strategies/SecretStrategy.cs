@@ -5,10 +5,32 @@ using static Lotse.ApiServer.Strategies.JsonEdit;
 
 namespace Lotse.ApiServer.Strategies;
 
-/// <summary>Secrets: type defaults to Opaque and may not change; data values are base64.</summary>
+/// <summary>
+/// Secrets: type defaults to Opaque and may not change; data values are base64. <c>stringData</c>
+/// is write-only, as in Kubernetes: its entries are encoded into <c>data</c> (overriding keys of the
+/// same name) and it is never stored.
+/// </summary>
 internal sealed class SecretStrategy : ResourceStrategy
 {
-    public override void ApplyDefaults(JsonObject obj) => Default(obj, "type", "Opaque");
+    public override void ApplyDefaults(JsonObject obj)
+    {
+        Default(obj, "type", "Opaque");
+        if (obj["stringData"] is JsonObject strings)
+        {
+            var data = obj["data"] as JsonObject ?? [];
+            foreach (var (key, value) in strings)
+            {
+                if (value is JsonValue v && v.TryGetValue<string>(out var text))
+                {
+                    data[key] = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text));
+                }
+            }
+
+            obj["data"] = data;
+        }
+
+        obj.Remove("stringData");
+    }
 
     public override void Validate(JsonObject obj, List<FieldError> errors)
     {

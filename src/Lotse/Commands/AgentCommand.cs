@@ -20,7 +20,7 @@ internal static class AgentCommand
         var cpu = new Option<string>("--hollow-cpu") { Description = "CPU each hollow node offers", DefaultValueFactory = _ => "4" };
         var memory = new Option<string>("--hollow-memory") { Description = "Memory each hollow node offers", DefaultValueFactory = _ => "16Gi" };
         var pods = new Option<int>("--hollow-pods") { Description = "Pods each hollow node takes", DefaultValueFactory = _ => 110 };
-        var command = new Command("agent", "Run a node agent that joins a server (the real agent is not yet available; --hollow-nodes runs simulated ones for tests).");
+        var command = new Command("agent", "Run a node agent that joins a server (joining from another host is not yet available: `lotse server` runs a node agent on its own host; --hollow-nodes runs simulated ones for tests).");
         common.AddTo(command);
         foreach (var option in new Option[] { server, token, hollowNodes, kubeconfig, nodeName, leaseInterval, podStartDelay, cpu, memory, pods })
         {
@@ -32,7 +32,7 @@ internal static class AgentCommand
             var count = parsed.GetValue(hollowNodes);
             if (count <= 0)
             {
-                Console.Error.WriteLine("lotse: the node agent is not yet available in this release; run `lotse server` for the control plane (or --hollow-nodes N for simulated nodes)");
+                Console.Error.WriteLine("lotse: joining a server from another host is not yet available in this release; `lotse server` runs a node agent on its own host (or --hollow-nodes N runs simulated nodes)");
                 return 2;
             }
 

@@ -40,20 +40,22 @@ internal static class ServerCommand
         var token = new Option<string?>("--token", "-t") { Description = "Shared secret for joining agents (default: generated and kept in <data-dir>/server/token)" };
         var tokenAuthFile = new Option<string?>("--token-auth-file") { Description = "Static bearer tokens file (token,user,uid,\"groups\")" };
         var anonymousAuth = new Option<bool>("--anonymous-auth") { Description = "Serve anonymous requests (as system:anonymous)" };
-        var disableAgent = new Option<bool>("--disable-agent") { Description = "Do not run a node agent on this host (the default until the node agent lands)" };
+        var disableAgent = new Option<bool>("--disable-agent") { Description = "Do not run a node agent on this host (the control plane alone)" };
+        var agentFlags = new AgentFlags();
         var disableScheduler = new Option<bool>("--disable-scheduler") { Description = "Do not run the scheduler (another scheduler binds pods)" };
         var disableControllerManager = new Option<bool>("--disable-controller-manager") { Description = "Do not run the controllers" };
 
         var command = new Command(
             "server",
             "Run the control plane: the datastore and the Kubernetes API server (HTTPS on 6443), with an admin "
-            + "kubeconfig for kubectl. Controllers, the scheduler and the node agent join in later releases.");
+            + "kubeconfig for kubectl, the controllers, the scheduler, and a node agent on this host (containerd and the kubelet).");
         foreach (var option in new Option[] { bindAddress, httpsPort, advertiseAddress, tlsSan, clusterCidr, serviceCidr, clusterDomain, writeKubeconfig, writeKubeconfigMode, token, tokenAuthFile, anonymousAuth, disableAgent, disableScheduler, disableControllerManager })
         {
             command.Options.Add(option);
         }
 
         common.AddTo(command);
+        agentFlags.AddTo(command);
         command.Options.Add(endpoint);
         command.Options.Add(caFile);
         command.Options.Add(certFile);
@@ -86,6 +88,8 @@ internal static class ServerCommand
                 AnonymousAuth = parsed.GetValue(anonymousAuth),
                 DisableScheduler = parsed.GetValue(disableScheduler),
                 DisableControllerManager = parsed.GetValue(disableControllerManager),
+                DisableAgent = parsed.GetValue(disableAgent),
+                Agent = agentFlags.Read(parsed),
             };
             return RunAsync(options, common, parsed, cancellationToken);
         });

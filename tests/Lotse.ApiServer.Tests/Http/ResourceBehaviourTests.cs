@@ -56,6 +56,19 @@ public sealed class ResourceBehaviourTests(ApiServerFixture server) : IClassFixt
     }
 
     [Fact]
+    public async Task Secret_StringData_IsEncodedIntoDataAndNotStored()
+    {
+        using var client = server.Client();
+        var created = await client.PostAsync("/api/v1/namespaces/default/secrets", ApiServerFixture.Json("""{"metadata":{"name":"string-data"},"data":{"a":"eA==","b":"eQ=="},"stringData":{"b":"two","c":"three"}}"""));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var secret = await ApiServerFixture.ReadAsync(await client.GetAsync("/api/v1/namespaces/default/secrets/string-data"));
+        Assert.Null(secret["stringData"]);
+        Assert.Equal("eA==", secret["data"]!["a"]!.GetValue<string>());
+        Assert.Equal("dHdv", secret["data"]!["b"]!.GetValue<string>());
+        Assert.Equal("dGhyZWU=", secret["data"]!["c"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Deployment_SpecChangeBumpsGeneration_StatusChangeDoesNot()
     {
         using var client = server.Client();

@@ -10,13 +10,13 @@ public sealed class ServerCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    /// <summary>A server that stays inside the test's folder and on a free loopback port.</summary>
+    /// <summary>A server that stays inside the test's folder and on a free loopback port, without a node agent.</summary>
     private string[] Server(params string[] extra)
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
         var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        return ["server", "--bind-address", "127.0.0.1", "--https-listen-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--write-kubeconfig", Path.Combine(_dir, "kubeconfig.yaml"), .. extra];
+        return ["server", "--bind-address", "127.0.0.1", "--https-listen-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--write-kubeconfig", Path.Combine(_dir, "kubeconfig.yaml"), .. (extra.Contains("--container-runtime-endpoint") ? extra : [.. extra, "--disable-agent"])];
     }
 
     private static void AssertOneLineError((int ExitCode, string Output) result, string expected)
@@ -43,6 +43,14 @@ public sealed class ServerCommandTests : IDisposable
         var (exit, output) = await LotseProcess.RunAsync(Timeout, "agent", "--data-dir", _dir);
         Assert.Equal(2, exit);
         Assert.Contains("not yet available", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Server_AgentWithADeadRuntime_FailsWithOneLine()
+    {
+        var result = await LotseProcess.RunAsync(Timeout, Server("--data-dir", _dir, "--container-runtime-endpoint", "unix://" + Path.Combine(_dir, "no-such.sock")));
+        AssertOneLineError(result, "the node agent could not start");
+        Assert.Contains("--disable-agent", result.Output, StringComparison.Ordinal);
     }
 
     [Fact]

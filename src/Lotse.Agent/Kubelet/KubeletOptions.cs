@@ -1,0 +1,38 @@
+using k8s.Models;
+
+namespace Lotse.Agent.Kubelet;
+
+/// <summary>What a node agent is told at start (the flags of <c>lotse agent</c> and <c>lotse server</c>).</summary>
+public sealed record KubeletOptions
+{
+    public required string NodeName { get; init; }
+
+    /// <summary>The node's InternalIP.</summary>
+    public required string NodeIp { get; init; }
+
+    /// <summary>The agent's directory (<c>&lt;data-dir&gt;/agent</c>): containerd, CNI configuration, pod logs and volumes.</summary>
+    public required string AgentDir { get; init; }
+
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+
+    public IReadOnlyList<V1Taint> Taints { get; init; } = [];
+
+    /// <summary>Runs on a server: labelled <c>node-role.kubernetes.io/control-plane</c>.</summary>
+    public bool ControlPlane { get; init; }
+
+    public string ClusterDomain { get; init; } = "cluster.local";
+
+    public TimeSpan LeaseInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often the runtime is relisted for container changes (the kubelet's PLEG period).</summary>
+    public TimeSpan RelistInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    public int MaxPods { get; init; } = 110;
+
+    /// <summary>The version the node reports: the API server's (one binary).</summary>
+    public string KubeletVersion { get; init; } = "v1.33.0+lotse";
+
+    public string CniConfDir => Path.Combine(AgentDir, "etc", "cni", "net.d");
+
+    public string PodLogDir => Path.Combine(AgentDir, "logs", "pods");
+}

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
+using Lotse.Client.Events;
 using Microsoft.Extensions.Logging;
 
 namespace Lotse.Scheduler;
@@ -29,7 +30,7 @@ public sealed partial class Scheduler
             return;
         }
 
-        Record(pod, "Warning", "FailedScheduling", "Scheduling", message, cancellationToken);
+        _events.Record(pod, EventRecorder.Warning, "FailedScheduling", message, action: "Scheduling");
         if (condition?.Status != "False" || condition.Message != message)
         {
             var patch = new JsonObject
@@ -53,78 +54,6 @@ public sealed partial class Scheduler
 
     private string Timestamp() => _time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
 
-    /// <summary>
-    /// Records an event in the background, like kube's event broadcaster: scheduling never waits for
-    /// it, and when too many are already on their way the new one is dropped rather than queued.
-    /// </summary>
-    private void Record(V1Pod pod, string type, string reason, string action, string message, CancellationToken cancellationToken)
-    {
-        if (Interlocked.Increment(ref _eventsInFlight) > MaxEventsInFlight)
-        {
-            Interlocked.Decrement(ref _eventsInFlight);
-            return;
-        }
-
-        _ = Task.Run(async () =>
-        {
-            try
-            {
-                await EventAsync(pod, type, reason, action, message, cancellationToken);
-            }
-            finally
-            {
-                Interlocked.Decrement(ref _eventsInFlight);
-            }
-        }, CancellationToken.None);
-    }
-
-    private const int MaxEventsInFlight = 256;
-
-    private async Task EventAsync(V1Pod pod, string type, string reason, string action, string message, CancellationToken cancellationToken)
-    {
-        var now = _time.GetUtcNow().UtcDateTime;
-        var ev = new Corev1Event
-        {
-            Metadata = new V1ObjectMeta
-            {
-                Name = $"{pod.Metadata.Name}.{now.Ticks:x}",
-                NamespaceProperty = pod.Metadata.NamespaceProperty,
-            },
-            InvolvedObject = new V1ObjectReference
-            {
-                ApiVersion = "v1",
-                Kind = "Pod",
-                NamespaceProperty = pod.Metadata.NamespaceProperty,
-                Name = pod.Metadata.Name,
-                Uid = pod.Metadata.Uid,
-                ResourceVersion = pod.Metadata.ResourceVersion,
-            },
-            Type = type,
-            Reason = reason,
-            Action = action,
-            Message = message,
-            Source = new V1EventSource { Component = DefaultName },
-            ReportingComponent = DefaultName,
-            ReportingInstance = $"{DefaultName}-{Environment.MachineName}",
-            FirstTimestamp = now,
-            LastTimestamp = now,
-            Count = 1,
-        };
-        try
-        {
-            await _client.CoreV1.CreateNamespacedEventAsync(ev, pod.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-#pragma warning disable CA1031 // events are best effort (as in kube): losing one must not fail scheduling
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            LogEventFailed(_logger, pod.Metadata.Name, e.Message);
-        }
-    }
-
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "scheduler started")]
     private static partial void LogStarted(ILogger logger);
 
@@ -133,7 +62,4 @@ public sealed partial class Scheduler
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "binding {Pod} to {Node} failed, retrying: {Error}")]
     private static partial void LogBindFailed(ILogger logger, string pod, string node, string error);
-
-    [LoggerMessage(EventId = 4, Level = LogLevel.Debug, Message = "recording an event for {Pod} failed: {Error}")]
-    private static partial void LogEventFailed(ILogger logger, string pod, string error);
 }

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using Lotse.Client.Events;
 using Lotse.Client.Informers;
 using Lotse.Client.Queues;
 using Lotse.Scheduler.Framework;
@@ -35,7 +36,7 @@ public sealed partial class Scheduler : IDisposable
     private readonly Dictionary<string, (string Node, PodInfo Pod)> _placed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _unschedulable = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _binds = new(MaxBindsInFlight);
-    private int _eventsInFlight;
+    private readonly EventRecorder _events;
     private readonly IFilterPlugin[] _filters;
     private readonly IScorePlugin[] _scorers;
     private int _nextStart;
@@ -46,6 +47,7 @@ public sealed partial class Scheduler : IDisposable
         _client = informers.Client;
         _logger = loggerFactory.CreateLogger<Scheduler>();
         _time = time ?? TimeProvider.System;
+        _events = new EventRecorder(_client, DefaultName, Environment.MachineName, _logger, _time);
         _queue = new WorkQueue(_time, new RateLimiter(_time, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), perSecond: 1e6, burst: int.MaxValue));
         _pods = informers.Pods();
         _nodes = informers.Nodes();
@@ -356,7 +358,7 @@ public sealed partial class Scheduler : IDisposable
             await _client.CoreV1.CreateNamespacedPodBindingAsync(binding, pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
             Interlocked.Increment(ref _scheduled);
             _queue.Forget(key);
-            Record(pod, "Normal", "Scheduled", "Binding", $"Successfully assigned {pod.Metadata.NamespaceProperty}/{pod.Metadata.Name} to {node}", cancellationToken);
+            _events.Record(pod, EventRecorder.Normal, "Scheduled", $"Successfully assigned {pod.Metadata.NamespaceProperty}/{pod.Metadata.Name} to {node}", action: "Binding");
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -15,6 +15,7 @@ using Lotse.ApiServer.WatchCache;
 using Lotse.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.ResponseCompression;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
@@ -35,7 +36,8 @@ public static class ApiServerHost
         X509Certificate2 servingCertificate,
         Func<X509Certificate2, UserInfo?> certificateAuthenticator,
         IReadOnlyList<Func<string, UserInfo?>> tokenAuthenticators,
-        Action<ILoggingBuilder> configureLogging)
+        Action<ILoggingBuilder> configureLogging,
+        IReadOnlyDictionary<string, RequestDelegate>? ownEndpoints = null)
     {
         if (!IPAddress.TryParse(options.BindAddress, out var bind))
         {
@@ -99,6 +101,23 @@ public static class ApiServerHost
 
         var app = builder.Build();
         app.UseResponseCompression();
+        if (ownEndpoints is { Count: > 0 })
+        {
+            // The server's own paths outside the Kubernetes API (K3s' /cacerts and node join),
+            // which authenticate their callers themselves.
+            app.Use(async (context, next) =>
+            {
+                if (ownEndpoints.TryGetValue(context.Request.Path.Value ?? string.Empty, out var endpoint))
+                {
+                    await endpoint(context);
+                }
+                else
+                {
+                    await next(context);
+                }
+            });
+        }
+
         var router = app.Services.GetRequiredService<ApiRouter>();
         app.Run(router.InvokeAsync);
         return app;

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.NetworkInformation;
-using System.Net.Sockets;
 using Lotse.ApiServer;
 using Lotse.ApiServer.Authentication;
 using Lotse.ApiServer.Security;
@@ -40,7 +37,7 @@ public static partial class LotseServer
         await using var store = await StoreFactory.OpenAsync(storeOptions, loggerFactory, cancellationToken);
         LogPhase(log, $"Datastore ready at revision {await store.GetCurrentRevisionAsync(cancellationToken)}");
 
-        var advertise = options.AdvertiseAddress is { Length: > 0 } a ? a : HostAddress();
+        var advertise = options.AdvertiseAddress is { Length: > 0 } a ? a : Agent.Node.HostAddress.PrimaryIPv4();
         var pki = ClusterPki.LoadOrCreate(options.TlsDir, new PkiOptions
         {
             ClusterDomain = options.ClusterDomain,
@@ -75,7 +72,8 @@ public static partial class LotseServer
             pki.ServingCertificate,
             certificate => pki.IsClientCertificateTrusted(certificate, out var user, out var groups) ? new UserInfo(user, [.. groups, UserInfo.Authenticated]) : null,
             [t => joinToken.SecretMatches(t) ? new UserInfo("lotse:server-token", ["system:masters", UserInfo.Authenticated]) : null],
-            configureLogging);
+            configureLogging,
+            NodeJoinEndpoints.Create(pki, joinToken));
         await ApiServerHost.InitializeAsync(app, cancellationToken);
         var compactor = new AutoCompactor(store, storeOptions.CompactionInterval, storeOptions.CompactionRetainRevisions, loggerFactory.CreateLogger<AutoCompactor>());
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -93,7 +91,7 @@ public static partial class LotseServer
             LogPhase(log, "Starting the node agent (containerd, kubelet)");
             try
             {
-                agent = await LocalAgent.StartAsync(server, pki, options, HostAddress(), loggerFactory, cancellationToken);
+                agent = await LocalAgent.StartAsync(server, pki, options, Agent.Node.HostAddress.PrimaryIPv4(), loggerFactory, cancellationToken);
             }
             catch (Exception e) when (e is InvalidOperationException or TimeoutException or ArgumentException or IOException or Grpc.Core.RpcException)
             {
@@ -138,28 +136,6 @@ public static partial class LotseServer
         using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await app.StopAsync(stopTimeout.Token);
         LogPhase(log, "Lotse server stopped");
-    }
-
-    /// <summary>This host's first up, non-loopback IPv4 address (what K3s advertises by default), else 127.0.0.1.</summary>
-    internal static string HostAddress()
-    {
-        foreach (var nic in NetworkInterface.GetAllNetworkInterfaces())
-        {
-            if (nic.OperationalStatus != OperationalStatus.Up || nic.NetworkInterfaceType == NetworkInterfaceType.Loopback)
-            {
-                continue;
-            }
-
-            foreach (var address in nic.GetIPProperties().UnicastAddresses)
-            {
-                if (address.Address.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(address.Address))
-                {
-                    return address.Address.ToString();
-                }
-            }
-        }
-
-        return "127.0.0.1";
     }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "{Phase}")]

@@ -17,9 +17,11 @@ public sealed partial class LotseServerProcess : IAsyncDisposable
     private Process? _process;
 
     /// <param name="agent">Run the node agent (containerd and the kubelet) too; the API tests run the control plane alone.</param>
-    public LotseServerProcess(string? dataDir = null, bool agent = false)
+    /// <param name="bindAddress">Where the API server listens (loopback unless a test needs another host to reach it).</param>
+    public LotseServerProcess(string? dataDir = null, bool agent = false, string bindAddress = "127.0.0.1")
     {
         Agent = agent;
+        BindAddress = bindAddress;
         DataDir = dataDir ?? Directory.CreateTempSubdirectory("lotse-e2e-").FullName;
         Port = FreePort();
     }
@@ -27,6 +29,13 @@ public sealed partial class LotseServerProcess : IAsyncDisposable
     public string DataDir { get; }
 
     public bool Agent { get; }
+
+    public string BindAddress { get; }
+
+    public string Url => $"https://{BindAddress}:{Port}";
+
+    /// <summary>The join token the server wrote.</summary>
+    public string Token => File.ReadAllText(Path.Combine(DataDir, "server", "token")).Trim();
 
     public int Port { get; private set; }
 
@@ -58,7 +67,7 @@ public sealed partial class LotseServerProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in (string[])["server", "--data-dir", DataDir, "--bind-address", "127.0.0.1", "--https-listen-port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--write-kubeconfig", Kubeconfig, "--advertise-address", "10.0.0.1", .. (Agent ? [] : (string[])["--disable-agent"]), .. extraArgs])
+        foreach (var arg in (string[])["server", "--data-dir", DataDir, "--bind-address", BindAddress, "--tls-san", BindAddress, "--https-listen-port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--write-kubeconfig", Kubeconfig, "--advertise-address", "10.0.0.1", .. (Agent ? [] : (string[])["--disable-agent"]), .. extraArgs])
         {
             info.ArgumentList.Add(arg);
         }

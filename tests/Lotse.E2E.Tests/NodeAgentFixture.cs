@@ -17,10 +17,7 @@ public sealed class NodeAgentFixture : IAsyncLifetime
 {
     public const string NodeName = "e2e-node";
     public const string Busybox = "lotse.test/busybox:1";
-    private string? _ipForward;
-    private bool _bridgeExisted;
-    private bool _kubepodsExisted;
-    private bool _runContainerdExisted;
+    private HostState? _host;
 
     public LotseServerProcess Server { get; } = new(agent: true);
 
@@ -44,18 +41,9 @@ public sealed class NodeAgentFixture : IAsyncLifetime
             return;
         }
 
-        _ipForward = File.ReadAllText("/proc/sys/net/ipv4/ip_forward").Trim();
-        _bridgeExisted = Directory.Exists("/sys/class/net/" + Lotse.Agent.Kubelet.CniConfig.Bridge);
-        _kubepodsExisted = Directory.Exists("/sys/fs/cgroup/memory/kubepods");
-        _runContainerdExisted = Directory.Exists("/run/containerd");
+        _host = HostState.Capture();
         await Guard.InstallAsync();
-        var images = Path.Combine(Server.DataDir, "agent", "images");
-        Directory.CreateDirectory(images);
-        await using (var archive = File.Create(Path.Combine(images, "busybox.tar")))
-        {
-            BusyboxImage().WriteArchive(archive);
-        }
-
+        await WriteBusyboxAsync(Server.DataDir);
         await Server.StartAsync("--node-name", NodeName);
     }
 
@@ -87,43 +75,22 @@ public sealed class NodeAgentFixture : IAsyncLifetime
             await Server.StopAsync();
             UnmountUnder(Server.DataDir);
             await Server.DisposeAsync();
-            if (!_bridgeExisted)
+            if (_host is not null)
             {
-                await RunAsync("ip", "link", "del", Lotse.Agent.Kubelet.CniConfig.Bridge);
-            }
-
-            foreach (var result in Directory.Exists("/var/lib/cni/results") ? Directory.GetFiles("/var/lib/cni/results", "lotse-*") : [])
-            {
-                File.Delete(result);
-            }
-
-            if (!_kubepodsExisted)
-            {
-                RemoveKubepodsCgroups();
-            }
-
-            if (!_runContainerdExisted)
-            {
-                // Shim sockets live here whatever containerd's state dir says; empty once the shims are gone.
-                foreach (var directory in new[] { "/run/containerd/s", "/run/containerd" })
-                {
-                    try
-                    {
-                        Directory.Delete(directory);
-                    }
-                    catch (IOException)
-                    {
-                    }
-                }
-            }
-
-            if (_ipForward is not null)
-            {
-                await File.WriteAllTextAsync("/proc/sys/net/ipv4/ip_forward", _ipForward);
+                await _host.RestoreAsync();
             }
 
             await Guard.DisposeAsync();
         }
+    }
+
+    /// <summary>Puts the busybox image where a node agent with this data dir imports it at start.</summary>
+    public static async Task WriteBusyboxAsync(string dataDir)
+    {
+        var images = Path.Combine(dataDir, "agent", "images");
+        Directory.CreateDirectory(images);
+        await using var archive = File.Create(Path.Combine(images, "busybox.tar"));
+        BusyboxImage().WriteArchive(archive);
     }
 
     /// <summary>busybox-static as a one-layer image: /bin/busybox, a link per applet, /etc/passwd and /etc/group.</summary>
@@ -162,33 +129,8 @@ public sealed class NodeAgentFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>The QoS-level cgroups (<c>/kubepods/besteffort</c>, …) runc created under every v1 controller for the pods.</summary>
-    private static void RemoveKubepodsCgroups()
-    {
-        foreach (var controller in Directory.Exists("/sys/fs/cgroup") ? Directory.GetDirectories("/sys/fs/cgroup") : [])
-        {
-            var kubepods = Path.Combine(controller, "kubepods");
-            if (!Directory.Exists(kubepods))
-            {
-                continue;
-            }
-
-            foreach (var group in Directory.GetDirectories(kubepods).Append(kubepods))
-            {
-                try
-                {
-                    Directory.Delete(group);
-                }
-                catch (IOException)
-                {
-                    // Still in use: left for whoever uses it.
-                }
-            }
-        }
-    }
-
     /// <summary>Whatever containerd left mounted under the data dir (after a crash), deepest first.</summary>
-    private static void UnmountUnder(string directory)
+    internal static void UnmountUnder(string directory)
     {
         var mounts = File.ReadAllLines("/proc/self/mounts")
             .Select(l => l.Split(' ')[1].Replace("\\040", " ", StringComparison.Ordinal))
@@ -217,6 +159,88 @@ public sealed class NodeAgentFixture : IAsyncLifetime
     }
 
     internal static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// What a node agent changes on the host outside its data dir, captured before a test and put back
+/// after: the CNI bridge, ip_forward (the bridge plugin turns it on), the QoS cgroups runc creates
+/// under <c>/kubepods</c>, <c>/run/containerd</c> (shim sockets) and libcni's cached results.
+/// </summary>
+public sealed class HostState
+{
+    private string _ipForward = "0";
+    private bool _bridgeExisted;
+    private bool _kubepodsExisted;
+    private bool _runContainerdExisted;
+
+    public static HostState Capture() => new()
+    {
+        _ipForward = File.ReadAllText("/proc/sys/net/ipv4/ip_forward").Trim(),
+        _bridgeExisted = Directory.Exists("/sys/class/net/" + Lotse.Agent.Kubelet.CniConfig.Bridge),
+        _kubepodsExisted = Directory.Exists("/sys/fs/cgroup/memory/kubepods"),
+        _runContainerdExisted = Directory.Exists("/run/containerd"),
+    };
+
+    public async Task RestoreAsync()
+    {
+        if (!_bridgeExisted)
+        {
+            await NodeAgentFixture.RunAsync("ip", "link", "del", Lotse.Agent.Kubelet.CniConfig.Bridge);
+        }
+
+        foreach (var result in Directory.Exists("/var/lib/cni/results") ? Directory.GetFiles("/var/lib/cni/results", "lotse-*") : [])
+        {
+            File.Delete(result);
+        }
+
+        if (!_kubepodsExisted)
+        {
+            RemoveKubepodsCgroups();
+        }
+
+        if (!_runContainerdExisted)
+        {
+            // Shim sockets live here whatever containerd's state dir says; empty once the shims are gone.
+            foreach (var directory in new[] { "/run/containerd/s", "/run/containerd" })
+            {
+                try
+                {
+                    Directory.Delete(directory);
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+
+        await File.WriteAllTextAsync("/proc/sys/net/ipv4/ip_forward", _ipForward);
+    }
+
+    /// <summary>The QoS-level cgroups (<c>/kubepods/besteffort</c>, …) runc created under every v1 controller for the pods.</summary>
+    private static void RemoveKubepodsCgroups()
+    {
+        foreach (var controller in Directory.Exists("/sys/fs/cgroup") ? Directory.GetDirectories("/sys/fs/cgroup") : [])
+        {
+            var kubepods = Path.Combine(controller, "kubepods");
+            if (!Directory.Exists(kubepods))
+            {
+                continue;
+            }
+
+            foreach (var group in Directory.GetDirectories(kubepods).Append(kubepods))
+            {
+                try
+                {
+                    Directory.Delete(group);
+                }
+                catch (IOException)
+                {
+                    // Still in use: left for whoever uses it.
+                }
+            }
+        }
+    }
+
 }
 
 /// <summary>

@@ -25,6 +25,7 @@ public sealed class NodeAgentFactAttribute : FactAttribute
 /// deleted with its containers), restarts with back-off, OOM kills, environment, failures, and
 /// containerd dying under running pods.
 /// </summary>
+[Collection(NodeAgentsGroup.Name)]
 public sealed class NodeAgentTests(NodeAgentFixture fixture) : IClassFixture<NodeAgentFixture>
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);

@@ -119,6 +119,8 @@ public sealed class StatusException : Exception
     public static StatusException MethodNotSupported(string groupResource, string action) =>
         new(405, "MethodNotAllowed", $"{action} is not supported on resources of kind \"{groupResource}\"", Qualified(groupResource, null));
 
+    public static StatusException MethodNotAllowed(string message) => new(405, "MethodNotAllowed", message);
+
     public static StatusException NotAcceptable(string message) => new(406, "NotAcceptable", message);
 
     /// <summary>410 Expired: a resourceVersion or continue token older than the server remembers.</summary>

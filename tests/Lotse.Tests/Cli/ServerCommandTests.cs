@@ -38,11 +38,18 @@ public sealed class ServerCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Agent_NotYetAvailable_ExitsWithAClearMessage()
+    public async Task Agent_WithoutServerAndToken_ExitsWithAClearMessage()
     {
         var (exit, output) = await LotseProcess.RunAsync(Timeout, "agent", "--data-dir", _dir);
         Assert.Equal(2, exit);
-        Assert.Contains("not yet available", output, StringComparison.Ordinal);
+        Assert.Contains("--server https://HOST:6443 and --token", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Agent_UnreachableServer_FailsWithOneLine()
+    {
+        var result = await LotseProcess.RunAsync(Timeout, "agent", "--data-dir", _dir, "--server", "https://127.0.0.1:1", "--token", "K10" + new string('a', 64) + "::server:secret");
+        AssertOneLineError(result, "cannot join https://127.0.0.1:1: cannot reach the server");
     }
 
     [Fact]

@@ -17,6 +17,9 @@ public sealed record NodeAgentOptions
 
     public string PauseImage { get; init; } = Images.PauseImage.Default;
 
+    /// <summary>The kubelet's HTTPS port (logs); none without it.</summary>
+    public KubeletServing? Serving { get; init; }
+
     /// <summary>Image archives imported at start (K3s' air-gap images directory).</summary>
     public string ImagesDir => Path.Combine(Kubelet.AgentDir, "images");
 }
@@ -36,6 +39,7 @@ public sealed partial class NodeAgent : IAsyncDisposable
     private ContainerdProcess? _containerd;
     private CriClient? _cri;
     private Kubelet.Kubelet? _kubelet;
+    private KubeletServer? _server;
     private Task _running = Task.CompletedTask;
 
     public NodeAgent(IKubernetes client, NodeAgentOptions options, ILoggerFactory loggerFactory)
@@ -71,7 +75,13 @@ public sealed partial class NodeAgent : IAsyncDisposable
             }
         }
 
-        _kubelet = new Kubelet.Kubelet(_client, _cri, _options.Kubelet, _loggerFactory);
+        var kubeletOptions = _options.Serving is { } serving ? _options.Kubelet with { Port = serving.Port } : _options.Kubelet;
+        _kubelet = new Kubelet.Kubelet(_client, _cri, kubeletOptions, _loggerFactory);
+        if (_options.Serving is not null)
+        {
+            _server = await KubeletServer.StartAsync(_options.Serving, _kubelet, logging => logging.AddFilter(_ => false), cancellationToken);
+        }
+
         _running = Task.Run(() => _kubelet.RunAsync(_stop.Token), CancellationToken.None);
         await Task.WhenAny(_kubelet.Started, _running).WaitAsync(cancellationToken);
         if (_running.IsFaulted)
@@ -84,6 +94,11 @@ public sealed partial class NodeAgent : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+
         await _running.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _kubelet?.Dispose();
         _cri?.Dispose();

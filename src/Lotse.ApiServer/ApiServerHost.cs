@@ -92,6 +92,7 @@ public static class ApiServerHost
         services.AddSingleton<CacheSet>();
         services.AddSingleton<ObjectStore>();
         services.AddSingleton<ResponseWriter>();
+        services.AddSingleton(new NodeProxy(options.KubeletClientCertificate, options.KubeletCa));
         services.AddSingleton<ResourceHandler>();
         services.AddSingleton(new OpenApiDocuments(registry));
         services.AddSingleton(new DiscoveryDocuments(registry, $"{options.AdvertiseAddress}:{options.HttpsPort}"));

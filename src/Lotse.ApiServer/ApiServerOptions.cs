@@ -24,6 +24,12 @@ public sealed record ApiServerOptions
 
     public bool AnonymousAuth { get; init; }
 
+    /// <summary>The API server's client certificate (with key) towards node agents; none = logs are unavailable.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? KubeletClientCertificate { get; init; }
+
+    /// <summary>The CA node agents' serving certificates chain to (the server CA).</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? KubeletCa { get; init; }
+
     /// <summary>The NodePort range kubernetes uses by default.</summary>
     public (int First, int Last) NodePortRange { get; init; } = (30000, 32767);
 }

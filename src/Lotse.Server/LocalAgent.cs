@@ -15,7 +15,13 @@ internal static class LocalAgent
     public static async Task<(NodeAgent Agent, Kubernetes Client)> StartAsync(string server, ClusterPki pki, ServerOptions options, string hostAddress, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         var agentOptions = options.Agent.Resolve(options.DataDir, hostAddress, controlPlane: true, options.ClusterDomain);
-        agentOptions = agentOptions with { Kubelet = agentOptions.Kubelet with { KubeletVersion = ApiServer.VersionInfo.GitVersion } };
+        var node = agentOptions.Kubelet;
+        var (servingCertificate, servingKey) = pki.IssueServingCertificate(node.NodeName, [node.NodeName, node.NodeIp, "127.0.0.1"], TimeSpan.FromDays(365));
+        agentOptions = agentOptions with
+        {
+            Kubelet = node with { KubeletVersion = ApiServer.VersionInfo.GitVersion },
+            Serving = new Agent.Kubelet.KubeletServing(servingCertificate, servingKey, pki.ClientCaPem),
+        };
         var client = LoopbackClient.Create(server, pki, $"system:node:{agentOptions.Kubelet.NodeName}", ["system:nodes"]);
         var agent = new NodeAgent(client, agentOptions, loggerFactory);
         try

@@ -65,6 +65,8 @@ public static partial class LotseServer
             ClusterDomain = options.ClusterDomain,
             TokenAuthFile = options.TokenAuthFile,
             AnonymousAuth = options.AnonymousAuth,
+            KubeletClientCertificate = KubeletClientCertificate(pki),
+            KubeletCa = pki.ServerCa,
         };
         await using var app = ApiServerHost.Build(
             apiOptions,
@@ -136,6 +138,13 @@ public static partial class LotseServer
         using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await app.StopAsync(stopTimeout.Token);
         LogPhase(log, "Lotse server stopped");
+    }
+
+    /// <summary>What the API server presents to node agents (logs): a client certificate they accept by name.</summary>
+    private static System.Security.Cryptography.X509Certificates.X509Certificate2 KubeletClientCertificate(ClusterPki pki)
+    {
+        var (certificate, key) = pki.IssueClientCertificate(Agent.Kubelet.KubeletServing.ApiServerUser, ["system:masters"], TimeSpan.FromDays(365));
+        return System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(certificate, key);
     }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "{Phase}")]

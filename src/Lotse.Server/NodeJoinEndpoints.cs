@@ -39,9 +39,19 @@ internal static class NodeJoinEndpoints
                 throw StatusException.Unauthorized("a valid join token is required");
             }
 
-            var name = await ReadNodeNameAsync(context.Request, context.RequestAborted);
+            var (name, ip) = await ReadNodeAsync(context.Request, context.RequestAborted);
             var (certificate, key) = pki.IssueClientCertificate($"system:node:{name}", ["system:nodes"], TimeSpan.FromDays(365));
-            var answer = new JsonObject { ["nodeName"] = name, ["certificate"] = certificate, ["key"] = key, ["ca"] = pki.ServerCaPem };
+            var (servingCertificate, servingKey) = pki.IssueServingCertificate(name, ip is null ? [name] : [name, ip], TimeSpan.FromDays(365));
+            var answer = new JsonObject
+            {
+                ["nodeName"] = name,
+                ["certificate"] = certificate,
+                ["key"] = key,
+                ["ca"] = pki.ServerCaPem,
+                ["servingCertificate"] = servingCertificate,
+                ["servingKey"] = servingKey,
+                ["clientCa"] = pki.ClientCaPem,
+            };
             await ResponseWriter.WriteJsonAsync(context.Response, 200, answer, context.RequestAborted);
         }),
     };
@@ -66,7 +76,8 @@ internal static class NodeJoinEndpoints
         }
     }
 
-    private static async Task<string> ReadNodeNameAsync(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>The joining node's name and (optional) IP, for its certificates.</summary>
+    private static async Task<(string Name, string? Ip)> ReadNodeAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         if (request.ContentLength is > MaxBody)
         {
@@ -86,9 +97,12 @@ internal static class NodeJoinEndpoints
         }
 
         string? name;
+        string? ip;
         try
         {
-            name = JsonNode.Parse(buffer.AsSpan(0, length))?["nodeName"]?.GetValue<string>();
+            var body = JsonNode.Parse(buffer.AsSpan(0, length));
+            name = body?["nodeName"]?.GetValue<string>();
+            ip = body?["nodeIp"]?.GetValue<string>();
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {
@@ -105,6 +119,11 @@ internal static class NodeJoinEndpoints
             throw StatusException.BadRequest($"nodeName \"{name}\" is invalid: {string.Join("; ", errors)}");
         }
 
-        return name;
+        if (ip is not null && !System.Net.IPAddress.TryParse(ip, out _))
+        {
+            throw StatusException.BadRequest($"nodeIp \"{ip}\" is not an IP address");
+        }
+
+        return (name, ip);
     }
 }

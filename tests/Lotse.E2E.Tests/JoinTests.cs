@@ -82,6 +82,9 @@ public sealed partial class JoinTests
             Assert.Matches($@"mover\s+1/1\s+Running\s+0\s+\S+\s+{Regex(ip)}\s+{Worker}", wide);
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
             Assert.Equal("hello-from-" + Worker, (await GetWithRetryAsync(http, $"http://{ip}:8080/")).Trim());
+            var (logsExit, logs, logsError) = await kubectl.RunAsync("logs", "mover");
+            Assert.True(logsExit == 0, logsError); // through the worker's agent on 10250, in its namespace
+            Assert.Equal($"serving on {Worker}\n", logs);
 
             // kill -9 of the agent: containerd and the pod live on; the next agent adopts them.
             var containerId = onWorker.GetProperty("status").GetProperty("containerStatuses")[0].GetProperty("containerID").GetString();
@@ -143,7 +146,7 @@ public sealed partial class JoinTests
             env:
             - name: NODE
               valueFrom: {fieldRef: {fieldPath: spec.nodeName}}
-            command: ["sh", "-c", "mkdir -p /www && echo hello-from-$NODE > /www/index.html && exec httpd -f -p 8080 -h /www"]
+            command: ["sh", "-c", "mkdir -p /www && echo hello-from-$NODE > /www/index.html && echo serving on $NODE && exec httpd -f -p 8080 -h /www"]
         """;
 
     private static bool Ready(JsonElement node) =>

@@ -105,7 +105,40 @@ public sealed class NodeAgentTests(NodeAgentFixture fixture) : IClassFixture<Nod
         Assert.True(later.GetProperty("status").GetProperty("containerStatuses")[0].GetProperty("restartCount").GetInt32() >= 2);
         var (_, table, _) = await _kubectl.RunAsync("get", "pod", "crasher");
         Assert.Matches(@"crasher\s+0/1\s+CrashLoopBackOff\s+[23]", table);
+        var (previousExit, previous, previousError) = await _kubectl.RunAsync("logs", "crasher", "--previous");
+        Assert.True(previousExit == 0, previousError);
+        Assert.Equal("bye", previous.Trim());
         await _kubectl.RunAsync("delete", "pod", "crasher", "--wait=false");
+    }
+
+    [NodeAgentFact]
+    public async Task Logs_TailTimestampsFollowAndErrors()
+    {
+        await ApplyAsync(Pod("talker", "echo line1; echo line2 >&2; sleep 1; echo line3; sleep 3600"), "pod/talker created");
+        await WaitForAsync("pod", "talker", p => p.GetProperty("status").GetProperty("phase").GetString() == "Running");
+        string all = string.Empty;
+        for (var attempt = 0; attempt < 40 && !all.Contains("line3", StringComparison.Ordinal); attempt++)
+        {
+            await Task.Delay(250);
+            var (exit, output, error) = await _kubectl.RunAsync("logs", "talker");
+            Assert.True(exit == 0, error);
+            all = output;
+        }
+
+        Assert.Equal("line1\nline2\nline3\n", all);
+        Assert.Equal("line3\n", (await _kubectl.RunAsync("logs", "talker", "--tail=1")).Stdout);
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z line1$", (await _kubectl.RunAsync("logs", "talker", "--timestamps")).Stdout.Split('\n')[0]);
+        Assert.Equal("line1\nli", (await _kubectl.RunAsync("logs", "talker", "--limit-bytes=8")).Stdout);
+        var (_, followed, _) = await _kubectl.RunForAsync(TimeSpan.FromSeconds(3), "logs", "-f", "talker");
+        Assert.Contains("line3", followed, StringComparison.Ordinal);
+
+        var (badExit, _, badError) = await _kubectl.RunAsync("logs", "talker", "-c", "nope");
+        Assert.NotEqual(0, badExit);
+        Assert.Contains("container nope is not valid for pod talker", badError, StringComparison.Ordinal);
+        var (previousExit, _, previousError) = await _kubectl.RunAsync("logs", "talker", "--previous");
+        Assert.NotEqual(0, previousExit);
+        Assert.Contains("previous terminated container \"main\" in pod \"talker\" not found", previousError, StringComparison.Ordinal);
+        await _kubectl.RunAsync("delete", "pod", "talker", "--wait=false");
     }
 
     [NodeAgentFact]

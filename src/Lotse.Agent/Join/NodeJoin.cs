@@ -6,7 +6,7 @@ using k8s;
 namespace Lotse.Agent.Join;
 
 /// <summary>The credentials a joined node uses: the server's CA and the node's client certificate.</summary>
-public sealed record NodeCredentials(string CaPem, string CertificatePem, string KeyPem)
+public sealed record NodeCredentials(string CaPem, string CertificatePem, string KeyPem, Kubelet.KubeletServing Serving)
 {
     public KubernetesClientConfiguration ClientConfiguration(string server) => new()
     {
@@ -26,9 +26,9 @@ public sealed record NodeCredentials(string CaPem, string CertificatePem, string
 /// </summary>
 public static class NodeJoin
 {
-    private static readonly string[] CredentialFiles = ["server-ca.crt", "client-kubelet.crt", "client-kubelet.key"];
+    private static readonly string[] CredentialFiles = ["server-ca.crt", "client-kubelet.crt", "client-kubelet.key", "serving-kubelet.crt", "serving-kubelet.key", "client-ca.crt"];
 
-    public static async Task<NodeCredentials> JoinAsync(string server, string secret, Func<string, bool> caMatchesToken, string nodeName, string agentDir, CancellationToken cancellationToken)
+    public static async Task<NodeCredentials> JoinAsync(string server, string secret, Func<string, bool> caMatchesToken, string nodeName, string nodeIp, string agentDir, CancellationToken cancellationToken)
     {
         server = server.TrimEnd('/');
         if (!Uri.TryCreate(server, UriKind.Absolute, out var uri) || uri.Scheme != "https")
@@ -44,14 +44,14 @@ public static class NodeJoin
 
         var directory = Path.Combine(agentDir, "credentials");
         var cached = Load(directory);
-        if (cached is not null && cached.CaPem == caPem && StillValid(cached.CertificatePem, nodeName))
+        if (cached is not null && cached.CaPem == caPem && StillValid(cached.CertificatePem, $"system:node:{nodeName}") && StillValid(cached.Serving.CertificatePem, nodeName))
         {
             return cached;
         }
 
         using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, certificate, _, _) => certificate is not null && IsSignedBy(certificate, caPem) };
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
-        using var request = new HttpRequestMessage(HttpMethod.Post, server + "/v1-lotse/client-kubelet") { Content = JsonContent.Create(new JsonObject { ["nodeName"] = nodeName }) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, server + "/v1-lotse/client-kubelet") { Content = JsonContent.Create(new JsonObject { ["nodeName"] = nodeName, ["nodeIp"] = nodeIp }) };
         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
         using var response = await http.SendAsync(request, cancellationToken);
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
@@ -62,7 +62,8 @@ public static class NodeJoin
         }
 
         var answer = JsonNode.Parse(body)!;
-        var credentials = new NodeCredentials(caPem, answer["certificate"]!.GetValue<string>(), answer["key"]!.GetValue<string>());
+        string Field(string name) => answer[name]?.GetValue<string>() ?? throw new InvalidOperationException($"the server's join answer has no {name}");
+        var credentials = new NodeCredentials(caPem, Field("certificate"), Field("key"), new Kubelet.KubeletServing(Field("servingCertificate"), Field("servingKey"), Field("clientCa")));
         Save(directory, credentials);
         return credentials;
     }
@@ -92,16 +93,22 @@ public static class NodeJoin
         return chain.Build(certificate);
     }
 
-    private static bool StillValid(string certificatePem, string nodeName)
+    private static bool StillValid(string certificatePem, string commonName)
     {
         using var certificate = X509Certificate2.CreateFromPem(certificatePem);
-        return certificate.NotAfter > DateTime.Now.AddDays(1) && certificate.GetNameInfo(X509NameType.SimpleName, false) == $"system:node:{nodeName}";
+        return certificate.NotAfter > DateTime.Now.AddDays(1) && certificate.GetNameInfo(X509NameType.SimpleName, false) == commonName;
     }
 
     private static NodeCredentials? Load(string directory)
     {
         var files = CredentialFiles.Select(f => Path.Combine(directory, f)).ToArray();
-        return files.All(File.Exists) ? new NodeCredentials(File.ReadAllText(files[0]), File.ReadAllText(files[1]), File.ReadAllText(files[2])) : null;
+        if (!files.All(File.Exists))
+        {
+            return null;
+        }
+
+        var texts = files.Select(File.ReadAllText).ToArray();
+        return new NodeCredentials(texts[0], texts[1], texts[2], new Kubelet.KubeletServing(texts[3], texts[4], texts[5]));
     }
 
     private static void Save(string directory, NodeCredentials credentials)
@@ -110,9 +117,14 @@ public static class NodeJoin
         File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         File.WriteAllText(Path.Combine(directory, "server-ca.crt"), credentials.CaPem);
         File.WriteAllText(Path.Combine(directory, "client-kubelet.crt"), credentials.CertificatePem);
-        var key = Path.Combine(directory, "client-kubelet.key");
-        File.WriteAllText(key, credentials.KeyPem);
-        File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.WriteAllText(Path.Combine(directory, "serving-kubelet.crt"), credentials.Serving.CertificatePem);
+        File.WriteAllText(Path.Combine(directory, "client-ca.crt"), credentials.Serving.ClientCaPem);
+        foreach (var (file, text) in new[] { ("client-kubelet.key", credentials.KeyPem), ("serving-kubelet.key", credentials.Serving.KeyPem) })
+        {
+            var key = Path.Combine(directory, file);
+            File.WriteAllText(key, text);
+            File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
     }
 
     private static string? TryMessage(string body)

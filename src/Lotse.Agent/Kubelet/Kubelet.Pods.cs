@@ -493,6 +493,48 @@ public sealed partial class Kubelet
         return delay;
     }
 
+    /// <summary>The log file of a pod's container (its newest instance, or the one before with <paramref name="previous"/>), or why there is none.</summary>
+    internal async Task<(string? Path, string? ContainerId, int Status, string? Error)> FindContainerLogAsync(string ns, string name, string container, bool previous, CancellationToken cancellationToken)
+    {
+        if (_pods.Get(ns, name) is not { } pod)
+        {
+            return (null, null, 404, $"pod \"{name}\" in namespace \"{ns}\" is not on node {_options.NodeName}");
+        }
+
+        var runtime = await LoadAsync(pod.Metadata.Uid, cancellationToken);
+        var (latest, before) = runtime.Instances(container);
+        var instance = previous ? before : latest;
+        if (instance is null)
+        {
+            return previous
+                ? (null, null, 400, $"previous terminated container \"{container}\" in pod \"{name}\" not found")
+                : (null, null, 400, $"container \"{container}\" in pod \"{name}\" is waiting to start: {(state(container) ?? "ContainerCreating")}");
+        }
+
+        var path = instance.LogPath;
+        if (!Path.IsPathRooted(path) && runtime.Sandbox is not null)
+        {
+            path = Path.Combine(RuntimeConfigs.LogDirectory(_options.PodLogDir, pod), path);
+        }
+
+        return File.Exists(path) ? (path, instance.Id, 200, null) : (null, null, 404, $"the log of container \"{container}\" in pod \"{name}\" is gone");
+
+        string? state(string c) => _states.TryGetValue(ObjectKey.Of(pod), out var s) && s.Waiting.TryGetValue(c, out var w) ? w.Reason : null;
+    }
+
+    internal async Task<bool> IsRunningAsync(string containerId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var status = await _cri.Runtime.ContainerStatusAsync(new ContainerStatusRequest { ContainerId = containerId }, cancellationToken: cancellationToken);
+            return status.Status.State is ContainerState.ContainerRunning or ContainerState.ContainerCreated;
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+
     private static string FieldPath(V1Pod pod, V1Container container) =>
         (pod.Spec.InitContainers ?? []).Any(c => c.Name == container.Name) ? $"spec.initContainers{{{container.Name}}}" : $"spec.containers{{{container.Name}}}";
 

@@ -211,7 +211,7 @@ public sealed partial class Kubelet : IDisposable
             ["addresses"] = new JsonArray(
                 new JsonObject { ["type"] = "InternalIP", ["address"] = _options.NodeIp },
                 new JsonObject { ["type"] = "Hostname", ["address"] = _options.NodeName }),
-            ["daemonEndpoints"] = new JsonObject { ["kubeletEndpoint"] = new JsonObject { ["Port"] = 10250 } },
+            ["daemonEndpoints"] = new JsonObject { ["kubeletEndpoint"] = new JsonObject { ["Port"] = _options.Port } },
             ["nodeInfo"] = NodeInfo(),
         };
         var comparable = status.DeepClone().AsObject();

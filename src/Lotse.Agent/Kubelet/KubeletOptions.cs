@@ -29,6 +29,9 @@ public sealed record KubeletOptions
 
     public int MaxPods { get; init; } = 110;
 
+    /// <summary>The kubelet's HTTPS port, published on the Node as <c>daemonEndpoints.kubeletEndpoint</c>.</summary>
+    public int Port { get; init; } = 10250;
+
     /// <summary>The version the node reports: the API server's (one binary).</summary>
     public string KubeletVersion { get; init; } = "v1.33.0+lotse";
 

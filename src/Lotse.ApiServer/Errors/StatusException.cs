@@ -74,6 +74,9 @@ public sealed class StatusException : Exception
     public static StatusException NotFound(string groupResource, string name) =>
         new(404, "NotFound", $"{groupResource} \"{name}\" not found", Qualified(groupResource, name));
 
+    /// <summary>A 404 in someone else's words (a node agent's).</summary>
+    public static StatusException NotFoundMessage(string message) => new(404, "NotFound", message);
+
     /// <summary>The generic 404 for a path nothing serves.</summary>
     public static StatusException NotFoundPath() =>
         new(404, "NotFound", "the server could not find the requested resource");

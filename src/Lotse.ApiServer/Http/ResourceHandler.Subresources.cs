@@ -28,11 +28,56 @@ public sealed partial class ResourceHandler
             case ("finalize", "PUT"):
                 await FinalizeNamespaceAsync(context, scope, ct);
                 return;
-            case ("log" or "exec" or "attach" or "portforward" or "proxy", _):
-                throw StatusException.ServiceUnavailable($"no node agent serves {subresource} for {scope.Resource.Plural} \"{scope.Name}\" yet: this Lotse server runs without node agents");
+            case ("log", "GET"):
+                await PodLogAsync(context, scope, ct);
+                return;
+            case ("exec" or "attach" or "portforward" or "proxy", _):
+                throw StatusException.ServiceUnavailable($"{subresource} for {scope.Resource.Plural} \"{scope.Name}\" is not available yet: node agents serve logs only in this release");
             default:
                 throw StatusException.MethodNotSupported($"{scope.Resource.GroupResource}/{subresource}", request.Method);
         }
+    }
+
+    /// <summary>The query parameters of pods/log the node agent understands, passed through as given.</summary>
+    private static readonly string[] LogParameters = ["follow", "tailLines", "timestamps", "sinceSeconds", "sinceTime", "limitBytes", "previous"];
+
+    private static readonly string[] ContainerLists = ["containers", "initContainers", "ephemeralContainers"];
+
+    /// <summary>
+    /// pods/log: the container is checked here, in kube's words, then the pod's node agent streams
+    /// the log (<c>/containerLogs/{namespace}/{pod}/{container}</c>).
+    /// </summary>
+    private async Task PodLogAsync(HttpContext context, RequestScope scope, CancellationToken ct)
+    {
+        var pod = (await objects.GetAsync(scope with { Subresource = null }, null, ct)).Object;
+        var spec = pod["spec"] as JsonObject;
+        var names = ContainerLists
+            .SelectMany(list => (spec?[list] as JsonArray ?? []).Select(c => c?["name"]?.GetValue<string>()).OfType<string>())
+            .ToList();
+        var container = context.Request.Query["container"].ToString();
+        if (container.Length == 0)
+        {
+            var regular = (spec?["containers"] as JsonArray ?? []).Select(c => c?["name"]?.GetValue<string>()).OfType<string>().ToList();
+            container = regular.Count == 1
+                ? regular[0]
+                : throw StatusException.BadRequest($"a container name must be specified for pod {scope.Name}, choose one of: [{string.Join(' ', regular)}]");
+        }
+        else if (!names.Contains(container))
+        {
+            throw StatusException.BadRequest($"container {container} is not valid for pod {scope.Name}");
+        }
+
+        var nodeName = spec?["nodeName"]?.GetValue<string>();
+        if (string.IsNullOrEmpty(nodeName))
+        {
+            throw StatusException.BadRequest($"pod {scope.Name} does not have a host assigned");
+        }
+
+        var nodesResource = registry.Find("", "v1", "nodes")!;
+        var node = (await objects.GetAsync(new RequestScope(nodesResource, null, nodeName), null, ct)).Object;
+        var query = string.Join('&', LogParameters.Where(p => context.Request.Query.ContainsKey(p)).Select(p => $"{p}={Uri.EscapeDataString(context.Request.Query[p].ToString())}"));
+        var path = $"/containerLogs/{Uri.EscapeDataString(scope.Namespace!)}/{Uri.EscapeDataString(scope.Name!)}/{Uri.EscapeDataString(container)}{(query.Length > 0 ? "?" + query : string.Empty)}";
+        await nodes.ForwardGetAsync(context, node, path, ct);
     }
 
     /// <summary>autoscaling/v1 Scale view of a scalable object.</summary>

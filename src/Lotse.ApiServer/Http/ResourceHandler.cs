@@ -11,7 +11,7 @@ namespace Lotse.ApiServer.Http;
 /// The generic REST handler: maps an HTTP request on a resource URL to a verb of the
 /// <see cref="ObjectStore"/> and writes the answer (kubernetes' endpoints/handlers package).
 /// </summary>
-public sealed partial class ResourceHandler(ResourceRegistry registry, ObjectStore objects, ResponseWriter writer, TimeProvider time, IHostApplicationLifetime lifetime)
+public sealed partial class ResourceHandler(ResourceRegistry registry, ObjectStore objects, ResponseWriter writer, TimeProvider time, IHostApplicationLifetime lifetime, NodeProxy nodes)
 {
     public async Task HandleAsync(HttpContext context, string group, string version, string[] segments)
     {

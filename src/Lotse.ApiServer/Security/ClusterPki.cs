@@ -97,6 +97,18 @@ public sealed class ClusterPki
         return user.Length > 0;
     }
 
+    /// <summary>The client CA as PEM: node agents accept the API server's kubelet client certificate by it.</summary>
+    public string ClientCaPem => _clientCa.ExportCertificatePem() + "\n";
+
+    /// <summary>A serving certificate from the server CA for <paramref name="names"/> (a node agent's HTTPS port).</summary>
+    public (string CertificatePem, string KeyPem) IssueServingCertificate(string commonName, IReadOnlyList<string> names, TimeSpan validity)
+    {
+        var (ca, caKey) = LoadOrCreateCa(_dir, "server-ca", _time.GetUtcNow());
+        using var disposeKey = caKey;
+        using var cert = Issue(ca, caKey, commonName, [], ServerAuth, names, _time.GetUtcNow(), validity);
+        return (cert.ExportCertificatePem() + "\n", cert.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem() + "\n");
+    }
+
     /// <summary>A new client certificate from the client CA (node agents join with one).</summary>
     public (string CertificatePem, string KeyPem) IssueClientCertificate(string commonName, IEnumerable<string> organizations, TimeSpan validity)
     {

@@ -86,13 +86,14 @@ internal static class AgentCommand
         NodeCredentials credentials;
         try
         {
-            credentials = await NodeJoin.JoinAsync(server, token.Secret, token.VerifyCa, options.Kubelet.NodeName, options.Kubelet.AgentDir, cancellationToken);
+            credentials = await NodeJoin.JoinAsync(server, token.Secret, token.VerifyCa, options.Kubelet.NodeName, options.Kubelet.NodeIp, options.Kubelet.AgentDir, cancellationToken);
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException or HttpRequestException or IOException)
         {
             throw new StartupException($"cannot join {server}: {e.Message}", e);
         }
 
+        options = options with { Serving = credentials.Serving };
         using var client = new Kubernetes(credentials.ClientConfiguration(server.TrimEnd('/')));
         await using var agent = new NodeAgent(client, options, loggerFactory);
         try

@@ -56,6 +56,27 @@ public sealed class ResourceBehaviourTests(ApiServerFixture server) : IClassFixt
     }
 
     [Fact]
+    public async Task PodLog_ChecksTheContainerAndTheNodeInKubesWords()
+    {
+        using var client = server.Client();
+        await client.PostAsync("/api/v1/namespaces/default/pods", ApiServerFixture.Json("""{"metadata":{"name":"log-two"},"spec":{"containers":[{"name":"a","image":"x"},{"name":"b","image":"x"}]}}"""));
+        var unnamed = await client.GetAsync("/api/v1/namespaces/default/pods/log-two/log");
+        Assert.Equal(HttpStatusCode.BadRequest, unnamed.StatusCode);
+        Assert.Equal("a container name must be specified for pod log-two, choose one of: [a b]", (await ApiServerFixture.ReadAsync(unnamed))["message"]!.GetValue<string>());
+        var wrong = await client.GetAsync("/api/v1/namespaces/default/pods/log-two/log?container=c");
+        Assert.Equal("container c is not valid for pod log-two", (await ApiServerFixture.ReadAsync(wrong))["message"]!.GetValue<string>());
+        var unbound = await client.GetAsync("/api/v1/namespaces/default/pods/log-two/log?container=a");
+        Assert.Equal(HttpStatusCode.BadRequest, unbound.StatusCode);
+        Assert.Equal("pod log-two does not have a host assigned", (await ApiServerFixture.ReadAsync(unbound))["message"]!.GetValue<string>());
+
+        await client.PostAsync("/api/v1/nodes", ApiServerFixture.Json("""{"metadata":{"name":"log-node"}}"""));
+        await client.PostAsync("/api/v1/namespaces/default/pods", ApiServerFixture.Json("""{"metadata":{"name":"log-one"},"spec":{"nodeName":"log-node","containers":[{"name":"a","image":"x"}]}}"""));
+        var unreachable = await client.GetAsync("/api/v1/namespaces/default/pods/log-one/log");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, unreachable.StatusCode);
+        Assert.Equal("Status", (await ApiServerFixture.ReadAsync(unreachable))["kind"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Secret_StringData_IsEncodedIntoDataAndNotStored()
     {
         using var client = server.Client();

@@ -54,7 +54,15 @@ public sealed class DatastoreOutageTests
         {
             await server.StartAsync("--datastore-endpoint", $"http://127.0.0.1:{client}");
             var kubectl = new Kubectl(Kubectl.PathOf("1.31"), server.Kubeconfig, Path.Combine(server.DataDir, "cache"));
-            Assert.Equal(0, (await kubectl.RunAsync("create", "configmap", "before", "--from-literal=a=b")).ExitCode);
+            // A fresh etcd answers on its port a moment before it has elected itself leader.
+            var before = await kubectl.RunAsync("create", "configmap", "before", "--from-literal=a=b");
+            for (var attempt = 0; attempt < 30 && before.ExitCode != 0; attempt++)
+            {
+                await Task.Delay(500);
+                before = await kubectl.RunAsync("create", "configmap", "before", "--from-literal=a=b");
+            }
+
+            Assert.True(before.ExitCode == 0, before.Stderr);
 
             etcd.Kill();
             await etcd.WaitForExitAsync();

@@ -39,6 +39,7 @@ public sealed partial class Kubelet
         {
             if (_states.TryRemove(key, out var gone))
             {
+                _probes.Forget(gone.Uid);
                 await RemovePodAsync(gone.Uid, TimeSpan.FromSeconds(2), cancellationToken);
             }
 
@@ -49,12 +50,14 @@ public sealed partial class Kubelet
         var runtime = await LoadAsync(pod.Metadata.Uid, cancellationToken);
         if (pod.Metadata.DeletionTimestamp is not null)
         {
+            _probes.Forget(pod.Metadata.Uid);
             await TerminateAsync(pod, runtime, state, cancellationToken);
             return null;
         }
 
         if (pod.Status?.Phase is "Succeeded" or "Failed")
         {
+            _probes.Forget(pod.Metadata.Uid);
             // Finished: nothing runs again, but the runtime may still refine how it ended (an OOM
             // kill is reported a moment after the exit), so the status keeps following it.
             await StopAsync(pod, runtime, TimeSpan.FromSeconds(pod.Spec.TerminationGracePeriodSeconds ?? 30), cancellationToken);
@@ -74,6 +77,20 @@ public sealed partial class Kubelet
                 await StopAsync(pod, runtime, TimeSpan.Zero, cancellationToken);
                 await WriteStatusAsync(pod, await LoadAsync(pod.Metadata.Uid, cancellationToken), state, cancellationToken);
                 return null;
+            }
+
+            if (pod.Spec.HostNetwork != true && await NetworkNotReadyAsync(cancellationToken) is { } notReady)
+            {
+                // As the kubelet: no sandbox until the pod network is up (the CNI config follows the node's pod range).
+                var message = $"network is not ready: {notReady}";
+                _events.Record(pod, EventRecorder.Warning, "NetworkNotReady", message);
+                foreach (var container in pod.Spec.Containers.Concat(pod.Spec.InitContainers ?? []))
+                {
+                    state.Waiting[container.Name] = ("ContainerCreating", message);
+                }
+
+                await WriteStatusAsync(pod, runtime, state, cancellationToken);
+                return TimeSpan.FromSeconds(1);
             }
 
             if (!await CreateSandboxAsync(pod, runtime, state, cancellationToken))
@@ -137,8 +154,18 @@ public sealed partial class Kubelet
             runtime = await LoadAsync(pod.Metadata.Uid, cancellationToken);
         }
 
+        _probes.Sync(pod, key, runtime);
         await WriteStatusAsync(pod, runtime, state, cancellationToken);
         return again;
+    }
+
+    /// <summary>Why the runtime's pod network is not ready, or null when it is.</summary>
+    private async Task<string?> NetworkNotReadyAsync(CancellationToken cancellationToken)
+    {
+        var status = await _cri.Runtime.StatusAsync(new StatusRequest(), cancellationToken: cancellationToken);
+        return status.Status?.Conditions.FirstOrDefault(c => c.Type == "NetworkReady") is { Status: false } network
+            ? $"container runtime network not ready: NetworkReady=false reason:{network.Reason} message:{network.Message}"
+            : null;
     }
 
     private async Task<bool> CreateSandboxAsync(V1Pod pod, PodRuntime runtime, PodState state, CancellationToken cancellationToken)
@@ -152,6 +179,7 @@ public sealed partial class Kubelet
         {
             await _cri.Runtime.RunPodSandboxAsync(new RunPodSandboxRequest { Config = config }, cancellationToken: cancellationToken);
             state.Backoff.Remove("(sandbox)");
+            state.Waiting.Clear();
             return true;
         }
         catch (RpcException e)
@@ -465,6 +493,16 @@ public sealed partial class Kubelet
 
     private async Task WriteStatusAsync(V1Pod pod, PodRuntime runtime, PodState state, CancellationToken cancellationToken)
     {
+        var probes = new Dictionary<string, ProbeResult>(StringComparer.Ordinal);
+        foreach (var container in pod.Spec.Containers)
+        {
+            if (runtime.Instances(container.Name).Latest is { State: ContainerState.ContainerRunning } running)
+            {
+                probes[running.Id] = _probes.Result(running.Id, container);
+            }
+        }
+
+        runtime = runtime with { Probes = probes };
         var status = PodStatusBuilder.Build(pod, runtime, _options.NodeIp, _time.GetUtcNow(), state.Waiting);
         var text = status.ToJsonString();
         if (text == state.LastStatus)

@@ -31,6 +31,7 @@ public sealed partial class Kubelet : IDisposable
     private readonly Informer<V1Pod> _pods;
     private readonly WorkQueue _queue;
     private readonly EventRecorder _events;
+    private readonly Prober _probes;
     private readonly ConcurrentDictionary<string, PodState> _states = new(StringComparer.Ordinal);
     private readonly DNSConfig _hostDns;
     private Dictionary<string, ContainerState> _lastRelist = new(StringComparer.Ordinal);
@@ -46,6 +47,7 @@ public sealed partial class Kubelet : IDisposable
         _time = time ?? TimeProvider.System;
         _queue = new WorkQueue(_time);
         _events = new EventRecorder(client, "kubelet", options.NodeName, _logger, _time);
+        _probes = new Prober(cri, _events, _logger, key => _queue.Add(key));
         _hostDns = HostDns();
         _pods = new Informer<V1Pod>(ListWatches.Pods(client, $"spec.nodeName={options.NodeName}"), loggerFactory.CreateLogger("Lotse.Agent.Kubelet.Pods"), _time);
         _pods.AddHandler(InformerHandler.ForAll<V1Pod>(pod => _queue.Add(ObjectKey.Of(pod))));
@@ -76,7 +78,11 @@ public sealed partial class Kubelet : IDisposable
         }
     }
 
-    public void Dispose() => _queue.Dispose();
+    public void Dispose()
+    {
+        _probes.Dispose();
+        _queue.Dispose();
+    }
 
     private async Task WorkAsync(CancellationToken cancellationToken)
     {

@@ -10,6 +10,9 @@ internal sealed record PodRuntime(PodSandboxStatus? Sandbox, IReadOnlyList<Conta
 {
     public static readonly PodRuntime Empty = new(null, []);
 
+    /// <summary>What the probes say of running containers, by container id (absent: no probes, ready once running).</summary>
+    public IReadOnlyDictionary<string, ProbeResult> Probes { get; init; } = new Dictionary<string, ProbeResult>();
+
     /// <summary>The newest instance of a container, and the one before it.</summary>
     public (ContainerStatus? Latest, ContainerStatus? Previous) Instances(string name)
     {
@@ -207,14 +210,16 @@ internal static class PodStatusBuilder
     private static JsonObject ContainerStatusJson(V1Container container, PodRuntime runtime, IReadOnlyDictionary<string, (string Reason, string Message)> waiting, V1Pod pod)
     {
         var (latest, previous) = runtime.Instances(container.Name);
+        var running = latest?.State == ContainerState.ContainerRunning;
+        var probes = running && runtime.Probes.TryGetValue(latest!.Id, out var result) ? result : new ProbeResult(true, true);
         var status = new JsonObject
         {
             ["name"] = container.Name,
             ["image"] = container.Image,
             ["imageID"] = latest?.ImageRef ?? string.Empty,
-            ["ready"] = latest?.State == ContainerState.ContainerRunning,
+            ["ready"] = running && probes.Ready && probes.Started,
             ["restartCount"] = (int)(latest?.Metadata.Attempt ?? 0),
-            ["started"] = latest?.State == ContainerState.ContainerRunning,
+            ["started"] = running && probes.Started,
         };
         if (latest is not null)
         {

@@ -45,6 +45,22 @@ internal static class PodSpecRules
                 {
                     Default(port, "protocol", "TCP");
                 }
+
+                foreach (var kind in (string[])["livenessProbe", "readinessProbe", "startupProbe"])
+                {
+                    if (container[kind] is JsonObject probe)
+                    {
+                        Default(probe, "timeoutSeconds", 1);
+                        Default(probe, "periodSeconds", 10);
+                        Default(probe, "successThreshold", 1);
+                        Default(probe, "failureThreshold", 3);
+                        if (probe["httpGet"] is JsonObject http)
+                        {
+                            Default(http, "path", "/");
+                            Default(http, "scheme", "HTTP");
+                        }
+                    }
+                }
             }
         }
     }

@@ -65,6 +65,22 @@ public sealed class PodStatusBuilderTests
     }
 
     [Fact]
+    public void ProbeResults_GateReadyAndStarted()
+    {
+        var runtime = Runtime(Container("c", ContainerState.ContainerRunning)) with { Probes = new Dictionary<string, ProbeResult> { ["c-0"] = new(Ready: false, Started: true) } };
+        var status = PodStatusBuilder.Build(Pod("Always", "c"), runtime, "192.0.2.1", Now, new Dictionary<string, (string, string)>());
+        var container = status["containerStatuses"]![0]!;
+        Assert.False(container["ready"]!.GetValue<bool>());
+        Assert.True(container["started"]!.GetValue<bool>());
+        Assert.Equal("Running", status["phase"]!.GetValue<string>());
+
+        var starting = runtime with { Probes = new Dictionary<string, ProbeResult> { ["c-0"] = new(Ready: true, Started: false) } };
+        var notStarted = PodStatusBuilder.Build(Pod("Always", "c"), starting, "192.0.2.1", Now, new Dictionary<string, (string, string)>())["containerStatuses"]![0]!;
+        Assert.False(notStarted["started"]!.GetValue<bool>());
+        Assert.False(notStarted["ready"]!.GetValue<bool>());
+    }
+
+    [Fact]
     public void CrashLooping_ShowsWaitingReasonLastTerminationAndRestarts()
     {
         var runtime = Runtime(Container("c", ContainerState.ContainerExited, attempt: 1, exitCode: 3, reason: "Error"), Container("c", ContainerState.ContainerExited, attempt: 0, exitCode: 3));

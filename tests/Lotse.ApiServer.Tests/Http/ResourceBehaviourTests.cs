@@ -56,6 +56,19 @@ public sealed class ResourceBehaviourTests(ApiServerFixture server) : IClassFixt
     }
 
     [Fact]
+    public async Task Pods_ProbesGetKubesDefaults()
+    {
+        using var client = server.Client();
+        var created = await client.PostAsync("/api/v1/namespaces/default/pods", ApiServerFixture.Json("""{"metadata":{"name":"probed"},"spec":{"containers":[{"name":"a","image":"x","livenessProbe":{"httpGet":{"port":80}},"readinessProbe":{"exec":{"command":["true"]},"periodSeconds":2}}]}}"""));
+        var container = (await ApiServerFixture.ReadAsync(created))["spec"]!["containers"]![0]!;
+        var liveness = container["livenessProbe"]!;
+        Assert.Equal((1, 10, 1, 3), (liveness["timeoutSeconds"]!.GetValue<int>(), liveness["periodSeconds"]!.GetValue<int>(), liveness["successThreshold"]!.GetValue<int>(), liveness["failureThreshold"]!.GetValue<int>()));
+        Assert.Equal("/", liveness["httpGet"]!["path"]!.GetValue<string>());
+        Assert.Equal("HTTP", liveness["httpGet"]!["scheme"]!.GetValue<string>());
+        Assert.Equal(2, container["readinessProbe"]!["periodSeconds"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task PodLog_ChecksTheContainerAndTheNodeInKubesWords()
     {
         using var client = server.Client();

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Running;
 using Lotse.Benchmarks.Storage;
 
+// `-- agent [sequential] [parallel]` runs the node agent benchmark (root, containerd: pod create → Running beside raw CRI).
 // `-- scheduler [nodes,...] [pods]` runs the scheduler throughput benchmark.
 // `-- api` runs the API server benchmark (the whole HTTPS stack with KubernetesClient, beside the store).
 // `dotnet run -c Release --project bench/Lotse.Benchmarks -- store [sqlite|etcd|all]` runs the store
@@ -14,6 +15,11 @@ if (args.Length > 0 && args[0] == "store")
 if (args.Length > 0 && args[0] == "api")
 {
     return await Lotse.Benchmarks.Api.ApiHarness.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "agent")
+{
+    return await Lotse.Benchmarks.Agent.AgentHarness.RunAsync(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "scheduler")

@@ -41,7 +41,7 @@ public sealed partial class JoinTests
         var agentExit = 0;
         try
         {
-            await NodeAgentFixture.RunAsync("ip", "netns", "del", Netns); // left by a run that was killed
+            await HostCommands.RunAsync("ip", "netns", "del", Netns); // left by a run that was killed
             await Run("ip", "netns", "add", Netns);
             await Run("ip", "link", "add", HostSide, "type", "veth", "peer", "name", "eth0", "netns", Netns);
             await Run("ip", "addr", "add", HostIp + "/24", "dev", HostSide);
@@ -50,7 +50,7 @@ public sealed partial class JoinTests
             await Run("ip", "-n", Netns, "link", "set", "eth0", "up");
             await Run("ip", "-n", Netns, "link", "set", "lo", "up");
 
-            await NodeAgentFixture.WriteBusyboxAsync(server.DataDir);
+            await TestImages.WriteBusyboxAsync(server.DataDir);
             await server.StartAsync("--node-name", "e2e-server");
             var kubectl = new Kubectl(Kubectl.PathOf("1.33"), server.Kubeconfig, Directory.CreateDirectory(Path.Combine(server.DataDir, "kubectl-cache")).FullName);
 
@@ -60,7 +60,7 @@ public sealed partial class JoinTests
             Assert.NotEqual(0, await refused.WaitForExitAsync(Timeout));
             Assert.Contains("does not match the hash in the join token", refused.Output, StringComparison.Ordinal);
 
-            await NodeAgentFixture.WriteBusyboxAsync(workerDir);
+            await TestImages.WriteBusyboxAsync(workerDir);
             agent = AgentProcess.Start(server.Url, server.Token, workerDir);
             await agent.WaitForOutputAsync("Node agent running", Timeout);
             var node = await WaitForAsync(kubectl, "node", Worker, n => Ready(n) && n.GetProperty("spec").TryGetProperty("podCIDR", out _));
@@ -116,15 +116,15 @@ public sealed partial class JoinTests
             }
 
             await server.StopAsync();
-            NodeAgentFixture.UnmountUnder(workerDir);
-            NodeAgentFixture.UnmountUnder(server.DataDir);
+            HostCommands.UnmountUnder(workerDir);
+            HostCommands.UnmountUnder(server.DataDir);
             if (podRoute is not null)
             {
-                await NodeAgentFixture.RunAsync("ip", "route", "del", podRoute);
+                await HostCommands.RunAsync("ip", "route", "del", podRoute);
             }
 
-            await NodeAgentFixture.RunAsync("ip", "link", "del", HostSide);
-            await NodeAgentFixture.RunAsync("ip", "netns", "del", Netns);
+            await HostCommands.RunAsync("ip", "link", "del", HostSide);
+            await HostCommands.RunAsync("ip", "netns", "del", Netns);
             Directory.Delete(workerDir, recursive: true);
             await host.RestoreAsync();
         }
@@ -163,7 +163,7 @@ public sealed partial class JoinTests
 
     private static async Task Run(string file, params string[] args)
     {
-        var (code, output) = await NodeAgentFixture.RunAsync(file, args);
+        var (code, output) = await HostCommands.RunAsync(file, args);
         Assert.True(code == 0, $"{file} {string.Join(' ', args)}: {output}");
     }
 

@@ -106,6 +106,9 @@ internal static class AgentCommand
         }
 
         LogPhase(log, $"Node agent running as {options.Kubelet.NodeName} (CRI at {agent.RuntimeEndpoint})");
+
+        // Start-up garbage (certificates, image import, first lists): collected once, memory handed back.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         try
         {
             await Task.Delay(Timeout.Infinite, cancellationToken);

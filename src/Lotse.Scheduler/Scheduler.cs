@@ -65,6 +65,18 @@ public sealed partial class Scheduler : IDisposable
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
+        try
+        {
+            await ScheduleAllAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopped: a cancelled run ends quietly, as the controllers' do.
+        }
+    }
+
+    private async Task ScheduleAllAsync(CancellationToken cancellationToken)
+    {
         await Task.WhenAll(_pods.Synced, _nodes.Synced).WaitAsync(cancellationToken);
         LogStarted(_logger);
         using var stop = cancellationToken.Register(_queue.ShutDown);

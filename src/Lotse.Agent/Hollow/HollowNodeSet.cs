@@ -100,11 +100,7 @@ public sealed partial class HollowNodeSet : IDisposable
         {
             ["capacity"] = resources,
             ["allocatable"] = resources.DeepClone(),
-            ["conditions"] = new JsonArray(
-                Condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-                Condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-                Condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-                Condition("Ready", "True", "KubeletReady", "kubelet is posting ready status")),
+            ["conditions"] = NodeApi.Conditions(Condition, ready: true),
             ["addresses"] = new JsonArray(
                 new JsonObject { ["type"] = "InternalIP", ["address"] = HollowPodStatus.NodeIp(index) },
                 new JsonObject { ["type"] = "Hostname", ["address"] = name }),

@@ -209,11 +209,7 @@ public sealed partial class Kubelet : IDisposable
         {
             ["capacity"] = capacity,
             ["allocatable"] = capacity.DeepClone(),
-            ["conditions"] = new JsonArray(
-                Condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-                Condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-                Condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-                Condition("Ready", ready ? "True" : "False", reason, message)),
+            ["conditions"] = NodeApi.Conditions(Condition, ready, reason, message),
             ["addresses"] = new JsonArray(
                 new JsonObject { ["type"] = "InternalIP", ["address"] = _options.NodeIp },
                 new JsonObject { ["type"] = "Hostname", ["address"] = _options.NodeName }),

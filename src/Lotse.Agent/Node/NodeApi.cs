@@ -38,6 +38,13 @@ public static class NodeApi
         ["message"] = message,
     };
 
+    /// <summary>The kubelet's four node conditions: no memory, disk or PID pressure, and Ready as given.</summary>
+    public static JsonArray Conditions(Func<string, string, string, string, JsonObject> condition, bool ready, string reason = "KubeletReady", string message = "kubelet is posting ready status") => new(
+        condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+        condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+        condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+        condition("Ready", ready ? "True" : "False", reason, message));
+
     /// <summary>Kubernetes' second-precision time format.</summary>
     public static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
 

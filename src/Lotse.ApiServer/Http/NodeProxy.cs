@@ -13,7 +13,7 @@ namespace Lotse.ApiServer.Http;
 /// </summary>
 public sealed class NodeProxy : IDisposable
 {
-    private readonly HttpClient? _http;
+    private readonly Lazy<HttpClient>? _http;
 
     /// <param name="clientCertificate">The API server's kubelet client certificate with its key; null when no node agents are reachable (tests).</param>
     /// <param name="serverCa">The CA node serving certificates chain to.</param>
@@ -24,6 +24,12 @@ public sealed class NodeProxy : IDisposable
             return;
         }
 
+        // Made on the first log request: a server nobody asks for logs never loads the HTTP client.
+        _http = new Lazy<HttpClient>(() => Create(clientCertificate, serverCa));
+    }
+
+    private static HttpClient Create(X509Certificate2 clientCertificate, X509Certificate2 serverCa)
+    {
         var handler = new SocketsHttpHandler
         {
             ConnectTimeout = TimeSpan.FromSeconds(5),
@@ -45,7 +51,7 @@ public sealed class NodeProxy : IDisposable
                 },
             },
         };
-        _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        return new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
     /// <summary>GETs <paramref name="pathAndQuery"/> from the node's agent and copies the answer (status, content type, body) to the client.</summary>
@@ -68,7 +74,7 @@ public sealed class NodeProxy : IDisposable
         HttpResponseMessage response;
         try
         {
-            response = await _http.GetAsync(new Uri($"https://{host}:{port}{pathAndQuery}"), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            response = await _http.Value.GetAsync(new Uri($"https://{host}:{port}{pathAndQuery}"), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         }
         catch (HttpRequestException e)
         {
@@ -102,5 +108,11 @@ public sealed class NodeProxy : IDisposable
         }
     }
 
-    public void Dispose() => _http?.Dispose();
+    public void Dispose()
+    {
+        if (_http is { IsValueCreated: true })
+        {
+            _http.Value.Dispose();
+        }
+    }
 }

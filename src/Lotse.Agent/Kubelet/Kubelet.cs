@@ -163,8 +163,9 @@ public sealed partial class Kubelet : IDisposable
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            // Every second until the server has given the node its pod range (the pod network waits for it).
-            await Task.Delay(_podCidr is null ? TimeSpan.FromSeconds(1) : _options.LeaseInterval, _time, cancellationToken);
+            // Every second until the node is first Ready (its pod range, then the pod network, arrive
+            // moments after registration), then at the lease interval.
+            await Task.Delay(_everReady ? _options.LeaseInterval : TimeSpan.FromSeconds(1), _time, cancellationToken);
             try
             {
                 await PostNodeStatusAsync(cancellationToken);
@@ -177,6 +178,7 @@ public sealed partial class Kubelet : IDisposable
     }
 
     private string? _lastNodeStatus;
+    private bool _everReady;
     private DateTimeOffset _lastNodeStatusAt;
 
     /// <summary>Writes capacity, conditions, addresses and node info — when something changed, or once a minute.</summary>
@@ -194,6 +196,7 @@ public sealed partial class Kubelet : IDisposable
         }
 
         var (ready, reason, message) = await RuntimeReadyAsync(cancellationToken);
+        _everReady |= ready;
         var now = _time.GetUtcNow();
         var heartbeat = NodeApi.Time(now);
         var old = node.Status?.Conditions ?? [];

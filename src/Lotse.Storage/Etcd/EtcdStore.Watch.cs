@@ -11,6 +11,15 @@ public sealed partial class EtcdStore
     /// <summary>How often an idle watch asks etcd for a progress notification (etcd's own is every 10 minutes).</summary>
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long after a watch is (re)created its progress answers are not trusted: etcd before
+    /// 3.4.24 / 3.5.8 answers a progress request with the store's current revision even while the
+    /// new watch is still replaying older events (etcd issue 15220), and a cache that believed it
+    /// would serve a "consistent" list without them. The replay of what a watch missed is done well
+    /// within this.
+    /// </summary>
+    private static readonly TimeSpan ProgressSettle = TimeSpan.FromSeconds(3);
+
     /// <summary>How long a broken watch keeps trying to re-establish itself before it ends.</summary>
     private static readonly TimeSpan ReconnectFor = TimeSpan.FromSeconds(30);
 
@@ -23,6 +32,7 @@ public sealed partial class EtcdStore
     public async IAsyncEnumerable<WatchEvent> WatchAsync(string prefix, long afterRevision, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var last = afterRevision;
+        var createdAt = DateTime.UtcNow;
         var failures = 0;
         DateTime? brokenSince = null;
         while (true)
@@ -49,6 +59,7 @@ public sealed partial class EtcdStore
                     },
                 }, linked.Token);
                 progressLoop = RequestProgressAsync(call, writeGate, linked.Token);
+                createdAt = DateTime.UtcNow;
                 responses = call.ResponseStream.ReadAllAsync(linked.Token).GetAsyncEnumerator(linked.Token);
             }
             catch (RpcException ex) when (EtcdEndpoints.IsTransportFailure(ex) && !cancellationToken.IsCancellationRequested)
@@ -104,7 +115,7 @@ public sealed partial class EtcdStore
 
                 if (response.Events.Count == 0)
                 {
-                    if (response.Header.Revision > last)
+                    if (response.Header.Revision > last && DateTime.UtcNow - createdAt >= ProgressSettle)
                     {
                         last = response.Header.Revision;
                         yield return WatchEvent.ProgressAt(last);

@@ -274,6 +274,24 @@ public sealed class NodeAgentTests(NodeAgentFixture fixture) : IClassFixture<Nod
     }
 
     [NodeAgentFact]
+    public async Task ImagesImport_MakesAnArchiveRunnable()
+    {
+        var archive = Path.Combine(fixture.Server.DataDir, "imported.tar");
+        await using (var file = File.Create(archive))
+        {
+            var image = new Lotse.Agent.Images.OciImage("lotse.test/imported:2") { Cmd = ["/bin/sh"] }.AddHostFile("bin/busybox", "/bin/busybox").AddSymlink("bin/sh", "busybox").AddSymlink("bin/sleep", "busybox");
+            image.WriteArchive(file);
+        }
+
+        var (exit, output) = await HostCommands.RunAsync(LotseServerProcess.Binary, "images", "import", "--data-dir", fixture.Server.DataDir, archive);
+        Assert.True(exit == 0, output);
+        Assert.Contains("imported", output, StringComparison.Ordinal);
+        await ApplyAsync(Pod("imported", "exec sleep 3600").Replace(NodeAgentFixture.Busybox, "lotse.test/imported:2", StringComparison.Ordinal), "pod/imported created");
+        await WaitForAsync("pod", "imported", p => p.GetProperty("status").GetProperty("phase").GetString() == "Running");
+        await _kubectl.RunAsync("delete", "pod", "imported", "--wait=false");
+    }
+
+    [NodeAgentFact]
     public async Task MissingImage_ShowsErrImagePull()
     {
         await ApplyAsync(Pod("ghost", "true").Replace(NodeAgentFixture.Busybox, "127.0.0.1:9/no-such-image:1", StringComparison.Ordinal), "pod/ghost created");

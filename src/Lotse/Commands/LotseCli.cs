@@ -18,6 +18,7 @@ internal static class LotseCli
         var root = new RootCommand("Lotse: a lightweight Kubernetes distribution in one executable.");
         root.Subcommands.Add(ServerCommand.Build());
         root.Subcommands.Add(AgentCommand.Build());
+        root.Subcommands.Add(ImagesCommand.Build());
         return root;
     }
 

@@ -46,6 +46,13 @@ public sealed class ServerCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task ImagesImport_WithoutARunningAgent_FailsWithOneLine()
+    {
+        var result = await LotseProcess.RunAsync(Timeout, "images", "import", "--data-dir", _dir, Path.Combine(_dir, "x.tar"));
+        AssertOneLineError(result, "no node agent's containerd at");
+    }
+
+    [Fact]
     public async Task Agent_UnreachableServer_FailsWithOneLine()
     {
         var result = await LotseProcess.RunAsync(Timeout, "agent", "--data-dir", _dir, "--server", "https://127.0.0.1:1", "--token", "K10" + new string('a', 64) + "::server:secret");

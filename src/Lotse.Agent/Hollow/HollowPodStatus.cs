@@ -34,21 +34,6 @@ public static class HollowPodStatus
             ? TimeSpan.FromSeconds(seconds)
             : TimeSpan.Zero;
 
-    /// <summary>Kubernetes' QoS class: Guaranteed when every container limits cpu and memory at its requests, BestEffort when none asks for anything.</summary>
-    public static string QosClass(V1Pod pod)
-    {
-        var containers = (pod.Spec?.Containers ?? []).Concat(pod.Spec?.InitContainers ?? []).ToList();
-        if (containers.All(c => (c.Resources?.Requests is null || c.Resources.Requests.Count == 0) && (c.Resources?.Limits is null || c.Resources.Limits.Count == 0)))
-        {
-            return "BestEffort";
-        }
-
-        bool Guaranteed(V1Container c, string resource) =>
-            c.Resources?.Limits?.TryGetValue(resource, out var limit) == true
-            && (c.Resources.Requests?.TryGetValue(resource, out var request) != true || request!.ToDecimal() == limit!.ToDecimal());
-        return containers.All(c => Guaranteed(c, "cpu") && Guaranteed(c, "memory")) ? "Guaranteed" : "Burstable";
-    }
-
     /// <summary>The status patch for a pod that started (and, with <paramref name="exitCode"/>, finished).</summary>
     public static JsonObject Build(V1Pod pod, string nodeIp, string podIp, DateTimeOffset now, int? exitCode)
     {
@@ -95,7 +80,7 @@ public static class HollowPodStatus
             ["podIP"] = podIp,
             ["podIPs"] = new JsonArray(new JsonObject { ["ip"] = podIp }),
             ["startTime"] = time,
-            ["qosClass"] = QosClass(pod),
+            ["qosClass"] = Kubelet.RuntimeConfigs.QosClass(pod),
             ["containerStatuses"] = new JsonArray([.. (pod.Spec?.Containers ?? []).Select(c => (JsonNode)ContainerStatus(c, init: false))]),
         };
         if (pod.Spec?.InitContainers is { Count: > 0 } inits)

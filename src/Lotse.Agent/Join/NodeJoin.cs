@@ -86,11 +86,7 @@ public static class NodeJoin
     private static bool IsSignedBy(X509Certificate2 certificate, string caPem)
     {
         using var ca = X509Certificate2.CreateFromPem(caPem);
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(ca);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        return chain.Build(certificate);
+        return Certificates.ChainsTo(certificate, ca);
     }
 
     private static bool StillValid(string certificatePem, string commonName)

@@ -86,12 +86,11 @@ internal static class ContainerLogs
             return;
         }
 
-        var pending = new StringBuilder();
         var lastCheck = DateTime.UtcNow;
         while (!cancellationToken.IsCancellationRequested)
         {
             var next = await reader.ReadLineAsync(cancellationToken);
-            if (next is not null && file.Position <= file.Length)
+            if (next is not null)
             {
                 if (Render(next, options) is { } rendered && !await EmitAsync(rendered))
                 {

@@ -51,7 +51,7 @@ public sealed partial class Kubelet
         if (pod.Metadata.DeletionTimestamp is not null)
         {
             _probes.Forget(pod.Metadata.Uid);
-            await TerminateAsync(pod, runtime, state, cancellationToken);
+            await TerminateAsync(pod, runtime, cancellationToken);
             return null;
         }
 
@@ -376,7 +376,7 @@ public sealed partial class Kubelet
     }
 
     /// <summary>Graceful deletion: stop the containers within the grace period, report, remove everything, then confirm the delete.</summary>
-    private async Task TerminateAsync(V1Pod pod, PodRuntime runtime, PodState state, CancellationToken cancellationToken)
+    private async Task TerminateAsync(V1Pod pod, PodRuntime runtime, CancellationToken cancellationToken)
     {
         var grace = TimeSpan.FromSeconds(pod.Metadata.DeletionGracePeriodSeconds ?? pod.Spec.TerminationGracePeriodSeconds ?? 30);
         await StopAsync(pod, runtime, grace, cancellationToken);
@@ -395,7 +395,6 @@ public sealed partial class Kubelet
         }
 
         _states.TryRemove(ObjectKey.Of(pod), out _);
-        state.Waiting.Clear();
     }
 
     /// <summary>Stops running containers (SIGTERM, SIGKILL after <paramref name="grace"/>) and the sandbox; they stay for their logs and status.</summary>

@@ -31,9 +31,7 @@ internal sealed class KubeletServer : IAsyncDisposable
 
     public static async Task<KubeletServer> StartAsync(KubeletServing serving, Kubelet kubelet, Action<ILoggingBuilder> logging, CancellationToken cancellationToken)
     {
-        using var clientCa = X509Certificate2.CreateFromPem(serving.ClientCaPem);
-        var caThumbprint = clientCa.Thumbprint;
-        var caCopy = X509Certificate2.CreateFromPem(serving.ClientCaPem);
+        var clientCa = X509Certificate2.CreateFromPem(serving.ClientCaPem);
         var certificate = X509Certificate2.CreateFromPem(serving.CertificatePem, serving.KeyPem);
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         logging(builder.Logging);
@@ -48,7 +46,7 @@ internal sealed class KubeletServer : IAsyncDisposable
                 {
                     ServerCertificate = certificate,
                     ClientCertificateMode = ClientCertificateMode.RequireCertificate,
-                    ClientCertificateValidation = (client, _, _) => IsApiServer(client, caCopy, caThumbprint),
+                    ClientCertificateValidation = (client, _, _) => IsApiServer(client, clientCa),
                     CheckCertificateRevocation = false,
                 });
             });
@@ -75,16 +73,8 @@ internal sealed class KubeletServer : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private static bool IsApiServer(X509Certificate2 client, X509Certificate2 ca, string caThumbprint)
-    {
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(ca);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        return chain.Build(client)
-            && chain.ChainElements[^1].Certificate.Thumbprint == caThumbprint
-            && client.GetNameInfo(X509NameType.SimpleName, false) == KubeletServing.ApiServerUser;
-    }
+    private static bool IsApiServer(X509Certificate2 client, X509Certificate2 ca) =>
+        Join.Certificates.ChainsTo(client, ca) && client.GetNameInfo(X509NameType.SimpleName, false) == KubeletServing.ApiServerUser;
 
     private static async Task HandleAsync(HttpContext context, Kubelet kubelet)
     {

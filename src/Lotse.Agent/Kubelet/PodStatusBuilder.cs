@@ -45,7 +45,7 @@ internal sealed record PodRuntime(PodSandboxStatus? Sandbox, IReadOnlyList<Conta
 /// </summary>
 internal static class PodStatusBuilder
 {
-    public static JsonObject Build(V1Pod pod, PodRuntime runtime, string nodeIp, DateTimeOffset now, IReadOnlyDictionary<string, (string Reason, string Message)> waiting, bool terminating = false)
+    public static JsonObject Build(V1Pod pod, PodRuntime runtime, string nodeIp, DateTimeOffset now, IReadOnlyDictionary<string, (string Reason, string Message)> waiting)
     {
         var spec = pod.Spec;
         var init = (spec.InitContainers ?? []).Select(c => ContainerStatusJson(c, runtime, waiting, pod)).ToList();
@@ -54,12 +54,6 @@ internal static class PodStatusBuilder
         var initFailed = spec.RestartPolicy == "Never" && (spec.InitContainers ?? []).Any(c => runtime.Instances(c.Name).Latest is { State: ContainerState.ContainerExited, ExitCode: not 0 });
         // A finished pod stays finished, whatever the runtime says later.
         var phase = pod.Status?.Phase is "Succeeded" or "Failed" ? pod.Status.Phase : initFailed ? "Failed" : Phase(pod, runtime, initialized);
-        if (terminating && phase is "Running" or "Pending" && runtime.Containers.All(c => c.State != ContainerState.ContainerRunning))
-        {
-            // Stopped by the agent for deletion: finished, by how the containers ended.
-            phase = spec.RestartPolicy == "Always" || runtime.Containers.Any(c => c.ExitCode != 0) ? "Failed" : "Succeeded";
-        }
-
         var containersReady = phase == "Running" && app.All(c => c["ready"]!.GetValue<bool>());
         var sandboxReady = runtime.Sandbox?.State == PodSandboxState.SandboxReady;
         var time = Time(now);
@@ -271,7 +265,7 @@ internal static class PodStatusBuilder
 
     internal static DateTimeOffset FromNanos(long nanos) => DateTimeOffset.UnixEpoch.AddTicks(nanos / 100);
 
-    private static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+    private static string Time(DateTimeOffset time) => Node.NodeApi.Time(time);
 
     private static string Time(DateTime time) => Time(new DateTimeOffset(DateTime.SpecifyKind(time, DateTimeKind.Utc)));
 }

@@ -70,24 +70,35 @@ public sealed class ClientLibraryTests
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var last = resourceVersion;
-        await foreach (var (type, item) in client.CoreV1.WatchListNamespacedConfigMapAsync("default", resourceVersion: resourceVersion, cancellationToken: cts.Token))
+
+        // A watch stream may end at any time; like an informer, watch again from the last version seen.
+        while (seen.Count < total && !cts.IsCancellationRequested)
         {
-            if (type == WatchEventType.Error)
+            try
             {
-                seen.Add("Error");
-                break;
-            }
+                await foreach (var (type, item) in client.CoreV1.WatchListNamespacedConfigMapAsync("default", resourceVersion: last, cancellationToken: cts.Token))
+                {
+                    if (type == WatchEventType.Error)
+                    {
+                        seen.Add("Error");
+                        return last;
+                    }
 
-            last = item.Metadata.ResourceVersion;
-            if (item.Metadata.Name is not ("before" or "after"))
-            {
-                continue; // the cluster's own (kube-root-ca.crt)
-            }
+                    last = item.Metadata.ResourceVersion;
+                    if (item.Metadata.Name is not ("before" or "after"))
+                    {
+                        continue; // the cluster's own (kube-root-ca.crt)
+                    }
 
-            seen.Add($"{type} {item.Metadata.Name}");
-            if (seen.Count >= total)
+                    seen.Add($"{type} {item.Metadata.Name}");
+                    if (seen.Count >= total)
+                    {
+                        break;
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (cts.IsCancellationRequested)
             {
-                break;
             }
         }
 

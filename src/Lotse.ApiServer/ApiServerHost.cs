@@ -8,6 +8,7 @@ using Lotse.ApiServer.Http;
 using Lotse.ApiServer.OpenApi;
 using Lotse.ApiServer.Patching;
 using Lotse.ApiServer.Registry;
+using Lotse.ApiServer.Reviews;
 using Lotse.ApiServer.Storage;
 using Lotse.ApiServer.Strategies;
 using Lotse.ApiServer.Tables;
@@ -93,10 +94,13 @@ public static class ApiServerHost
         services.AddSingleton<ObjectStore>();
         services.AddSingleton<ResponseWriter>();
         services.AddSingleton(new NodeProxy(options.KubeletClientCertificate, options.KubeletCa));
+        services.AddSingleton<ReviewHandler>();
         services.AddSingleton<ResourceHandler>();
         services.AddSingleton(new OpenApiDocuments(registry));
         services.AddSingleton(new DiscoveryDocuments(registry, $"{options.AdvertiseAddress}:{options.HttpsPort}"));
-        services.AddSingleton(new RequestAuthenticator(certificateAuthenticator, staticTokens, tokenAuthenticators, options.AnonymousAuth));
+        services.AddSingleton(ServiceAccountTokens.LoadOrCreate(options.TlsDir, options.ClusterDomain, TimeProvider.System));
+        services.AddSingleton<ServiceAccountAuthenticator>();
+        services.AddSingleton(sp => new RequestAuthenticator(certificateAuthenticator, staticTokens, tokenAuthenticators, options.AnonymousAuth, sp.GetRequiredService<ServiceAccountAuthenticator>()));
         services.AddSingleton<IAuthorizer, AllowAuthenticatedAuthorizer>();
         services.AddSingleton<ApiRouter>();
 

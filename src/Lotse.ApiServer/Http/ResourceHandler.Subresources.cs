@@ -25,6 +25,10 @@ public sealed partial class ResourceHandler
             case ("binding", "POST"):
                 await BindAsync(context, scope, await RequestBody.ReadObjectAsync(request, ct), ct);
                 return;
+            case ("token", "POST"):
+                var answer = await reviews.TokenRequestAsync(scope, await RequestBody.ReadObjectAsync(request, ct), ct);
+                await ResponseWriter.WriteJsonAsync(context.Response, 201, answer, ct);
+                return;
             case ("finalize", "PUT"):
                 await FinalizeNamespaceAsync(context, scope, ct);
                 return;

@@ -1,6 +1,8 @@
 using System.Globalization;
+using Lotse.ApiServer.Authentication;
 using Lotse.ApiServer.Errors;
 using Lotse.ApiServer.Registry;
+using Lotse.ApiServer.Reviews;
 using Lotse.ApiServer.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
@@ -11,7 +13,7 @@ namespace Lotse.ApiServer.Http;
 /// The generic REST handler: maps an HTTP request on a resource URL to a verb of the
 /// <see cref="ObjectStore"/> and writes the answer (kubernetes' endpoints/handlers package).
 /// </summary>
-public sealed partial class ResourceHandler(ResourceRegistry registry, ObjectStore objects, ResponseWriter writer, TimeProvider time, IHostApplicationLifetime lifetime, NodeProxy nodes)
+public sealed partial class ResourceHandler(ResourceRegistry registry, ObjectStore objects, ResponseWriter writer, TimeProvider time, IHostApplicationLifetime lifetime, NodeProxy nodes, ReviewHandler reviews)
 {
     public async Task HandleAsync(HttpContext context, string group, string version, string[] segments)
     {
@@ -48,7 +50,7 @@ public sealed partial class ResourceHandler(ResourceRegistry registry, ObjectSto
                     return;
                 case "POST" when scope.Namespace is not null || !resource.Namespaced:
                     Require(resource, "create");
-                    await CreateAsync(context, scope, ct);
+                    await (resource.Stored ? CreateAsync(context, scope, ct) : AnswerAsync(context, scope, ct));
                     return;
                 case "DELETE":
                     Require(resource, "deletecollection");
@@ -92,6 +94,29 @@ public sealed partial class ResourceHandler(ResourceRegistry registry, ObjectSto
             default:
                 throw StatusException.MethodNotSupported(resource.GroupResource, method);
         }
+    }
+
+    /// <summary>
+    /// A create of a kind that is answered, not stored: reviews (201 with the status filled in), and a
+    /// core/v1 Binding posted to <c>bindings</c>, which binds the pod it names as pods/binding does.
+    /// </summary>
+    private async Task AnswerAsync(HttpContext context, RequestScope scope, CancellationToken ct)
+    {
+        var body = await RequestBody.ReadObjectAsync(context.Request, ct);
+        if (scope.Resource.Kind == "Binding")
+        {
+            var pod = ObjectStore.GetString(body["metadata"] as System.Text.Json.Nodes.JsonObject, "name");
+            if (string.IsNullOrEmpty(pod))
+            {
+                throw StatusException.Invalid("", "Binding", string.Empty, [FieldError.Required(FieldPath.Root("metadata").Child("name"), "name or generateName is required")]);
+            }
+
+            await BindAsync(context, new RequestScope(registry.Find("", "v1", "pods")!, scope.Namespace, pod, "binding"), body, ct);
+            return;
+        }
+
+        var user = (UserInfo)context.Items[typeof(UserInfo)]!;
+        await ResponseWriter.WriteJsonAsync(context.Response, 201, await reviews.ReviewAsync(scope, body, user, ct), ct);
     }
 
     private static void Require(ResourceDefinition resource, string verb)

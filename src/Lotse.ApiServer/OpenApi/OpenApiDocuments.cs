@@ -56,9 +56,14 @@ public sealed class OpenApiDocuments(ResourceRegistry registry)
 
         var paths = new JsonObject();
         var schemas = new JsonObject();
-        foreach (var r in resources.Where(r => r.Stored))
+        foreach (var r in resources)
         {
-            paths[ItemPath(r)] = new JsonObject { ["patch"] = PatchOperationV3(r) };
+            // Answered kinds (reviews, bindings) are created only: a schema, no PATCH (as kube's document).
+            if (r.Stored)
+            {
+                paths[ItemPath(r)] = new JsonObject { ["patch"] = PatchOperationV3(r) };
+            }
+
             schemas[SchemaName(r)] = KindSchema(r, v3: true);
         }
 
@@ -76,8 +81,14 @@ public sealed class OpenApiDocuments(ResourceRegistry registry)
     {
         var paths = new JsonObject();
         var definitions = new JsonObject();
-        foreach (var r in registry.All.Where(r => r.Stored))
+        foreach (var r in registry.All)
         {
+            definitions[SchemaName(r)] = KindSchema(r, v3: false);
+            if (!r.Stored)
+            {
+                continue;
+            }
+
             paths[ItemPath(r)] = new JsonObject
             {
                 ["patch"] = new JsonObject
@@ -98,7 +109,6 @@ public sealed class OpenApiDocuments(ResourceRegistry registry)
                     ["x-kubernetes-group-version-kind"] = Gvk(r),
                 },
             };
-            definitions[SchemaName(r)] = KindSchema(r, v3: false);
         }
 
         return new JsonObject

@@ -101,6 +101,15 @@ public static class BuiltInResources
             StorageResource = "horizontalpodautoscalers.autoscaling.v1",
         },
 
+        // authentication.k8s.io and authorization.k8s.io: reviews, answered and not stored
+        R("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", false, verbs: CreateOnly, stored: false),
+        R("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", false, verbs: CreateOnly, stored: false),
+        R("authentication.k8s.io", "v1beta1", "SelfSubjectReview", "selfsubjectreviews", false, verbs: CreateOnly, stored: false),
+        R("authorization.k8s.io", "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", true, verbs: CreateOnly, stored: false),
+        R("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", false, verbs: CreateOnly, stored: false),
+        R("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", false, verbs: CreateOnly, stored: false),
+        R("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", false, verbs: CreateOnly, stored: false),
+
         // batch/v1
         R("batch", "v1", "CronJob", "cronjobs", true, ["cj"], All, [Status]),
         R("batch", "v1", "Job", "jobs", true, categories: All, subresources: [Status], fields: ["status.successful"]),

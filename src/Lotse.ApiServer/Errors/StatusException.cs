@@ -137,6 +137,10 @@ public sealed class StatusException : Exception
 
     public static StatusException TooManyRequests(string message, int? retryAfterSeconds = null) => new(429, "TooManyRequests", message, null, retryAfterSeconds);
 
+    /// <summary>429 with typed causes (an eviction refused by a disruption budget).</summary>
+    public static StatusException TooManyRequests(string message, string causeType, string causeMessage) =>
+        new(429, "TooManyRequests", message, new JsonObject { ["causes"] = new JsonArray(new JsonObject { ["reason"] = causeType, ["message"] = causeMessage }) });
+
     public static StatusException InternalError(string message) => new(500, "InternalError", $"Internal error occurred: {message}");
 
     public static StatusException ServiceUnavailable(string message) => new(503, "ServiceUnavailable", message);

@@ -25,6 +25,9 @@ public sealed partial class ResourceHandler
             case ("binding", "POST"):
                 await BindAsync(context, scope, await RequestBody.ReadObjectAsync(request, ct), ct);
                 return;
+            case ("eviction", "POST"):
+                await EvictAsync(context, scope, ct);
+                return;
             case ("token", "POST"):
                 var answer = await reviews.TokenRequestAsync(scope, await RequestBody.ReadObjectAsync(request, ct), ct);
                 await ResponseWriter.WriteJsonAsync(context.Response, 201, answer, ct);

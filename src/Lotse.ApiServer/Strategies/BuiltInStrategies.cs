@@ -15,6 +15,7 @@ public static class BuiltInStrategies
         ("", "Namespace") => new NamespaceStrategy(),
         ("", "Secret") => new SecretStrategy(),
         ("", "ReplicationController") or ("apps", "Deployment" or "ReplicaSet" or "StatefulSet" or "DaemonSet") or ("batch", "Job" or "CronJob") => new WorkloadStrategy(kind),
+        ("policy", "PodDisruptionBudget") => new PodDisruptionBudgetStrategy(),
         ("rbac.authorization.k8s.io", _) => PathSegmentNames,
         _ => ResourceStrategy.Default,
     };

@@ -13,6 +13,8 @@ internal static class LotseCli
     public static string Version =>
         typeof(LotseCli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
+    internal static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(15);
+
     public static RootCommand Build()
     {
         var root = new RootCommand("Lotse: a lightweight Kubernetes distribution in one executable.");
@@ -29,7 +31,10 @@ internal static class LotseCli
             var root = Build();
             var parsed = root.Parse(args);
             parsed = ConfigFile.Merge(root, parsed, args);
-            return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            // On SIGTERM/SIGINT the command's token is cancelled and the process waits this long for an
+            // orderly stop (kubelet, containerd, store) before exiting with 143/130; the default of two
+            // seconds is shorter than stopping a supervised containerd.
+            return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = ShutdownTimeout });
         }
         catch (OperationCanceledException)
         {

@@ -28,6 +28,7 @@ public sealed class ControllerManager : IDisposable
             new ReplicaSetController(_informers, loggerFactory, time),
             new Deployment.DeploymentController(_informers, loggerFactory, time),
             new Job.JobController(_informers, loggerFactory, time),
+            new Disruption.DisruptionController(_informers, loggerFactory, time),
             new GarbageCollector.GarbageCollector(_informers, loggerFactory, time),
             new Endpoints.EndpointsController(_informers, loggerFactory, time),
             new EndpointSlice.EndpointSliceController(_informers, loggerFactory, time),

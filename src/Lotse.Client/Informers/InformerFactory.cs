@@ -37,6 +37,8 @@ public sealed class InformerFactory(IKubernetes client, ILoggerFactory loggerFac
 
     public Informer<V1Job> Jobs() => Get(ListWatches.Jobs);
 
+    public Informer<V1PodDisruptionBudget> PodDisruptionBudgets() => Get(ListWatches.PodDisruptionBudgets);
+
     public IReadOnlyList<IInformer> All
     {
         get

@@ -32,18 +32,7 @@ public sealed partial class DeploymentController
         return Math.Min(unavailable, desired);
     }
 
-    private static int Resolve(IntOrString? value, int total, bool roundUp)
-    {
-        var text = value?.Value ?? "25%";
-        if (text.EndsWith('%'))
-        {
-            var percent = double.Parse(text[..^1], CultureInfo.InvariantCulture);
-            var exact = percent * total / 100.0;
-            return (int)(roundUp ? Math.Ceiling(exact) : Math.Floor(exact));
-        }
-
-        return int.Parse(text, CultureInfo.InvariantCulture);
-    }
+    private static int Resolve(IntOrString? value, int total, bool roundUp) => IntOrPercent.Scaled(value ?? "25%", total, roundUp);
 
     private static int SpecReplicas(IEnumerable<V1ReplicaSet> sets) => sets.Sum(rs => rs.Spec.Replicas ?? 0);
 

@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace Lotse.E2E.Tests;
+
+/// <summary>
+/// <c>kubectl drain</c> on hollow nodes: the node is cordoned, its pods go through the eviction API,
+/// a PodDisruptionBudget holds back what would drop the service below its minimum until replacements
+/// are ready elsewhere, and drain reports the node drained.
+/// </summary>
+public sealed class DrainTests(KubectlFixture fixture) : IClassFixture<KubectlFixture>
+{
+    private static void Ok((int ExitCode, string Stdout, string Stderr) result) =>
+        Assert.True(result.ExitCode == 0, $"kubectl failed ({result.ExitCode}):\n{result.Stderr}\n{result.Stdout}");
+
+    [KubectlFact]
+    public async Task Drain_EvictsThroughTheBudget_AndLeavesTheNodeEmptyAndCordoned()
+    {
+        var info = new ProcessStartInfo(LotseServerProcess.Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in (string[])["agent", "--hollow-nodes", "3", "--kubeconfig", fixture.Server.Kubeconfig, "--lease-interval", "2s"])
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var agent = Process.Start(info)!;
+        try
+        {
+            var kubectl = fixture.Kubectl();
+            var creator = fixture.Kubectl("1.31");
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while ((await kubectl.RunAsync("get", "nodes")).Stdout.Split('\n').Count(l => l.Contains(" Ready ", StringComparison.Ordinal)) < 3)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "hollow nodes did not become Ready");
+                await Task.Delay(200);
+            }
+
+            Ok(await creator.RunAsync("create", "deployment", "web", "--image=nginx:1.27", "--replicas=4"));
+            Ok(await kubectl.RunAsync("rollout", "status", "deployment/web", "--timeout=60s"));
+            Ok(await creator.RunAsync("create", "pdb", "web", "--selector=app=web", "--min-available=3"));
+            deadline = DateTime.UtcNow.AddSeconds(30);
+            (int ExitCode, string Stdout, string Stderr) budget;
+            while (!BudgetRow(allowed: 1).IsMatch((budget = await kubectl.RunAsync("get", "pdb", "web")).Stdout))
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"the budget did not allow one disruption:\n{budget.Stdout}{budget.Stderr}");
+                await Task.Delay(200);
+            }
+
+            // Drain the node with the most web pods; with 4 replicas and minAvailable 3 only one may go
+            // at a time, so drain retries the rest until their replacements are ready elsewhere.
+            foreach (var version in (string[])["1.33", "1.27"])
+            {
+                var node = Busiest(await NodesOfWebAsync(kubectl));
+                var drain = await fixture.Kubectl(version).RunAsync("drain", node, "--ignore-daemonsets", "--timeout=120s");
+                Ok(drain);
+                Assert.Contains($"node/{node} cordoned", drain.Stdout, StringComparison.Ordinal);
+                Assert.Contains($"node/{node} drained", drain.Stdout, StringComparison.Ordinal);
+                Assert.Matches(@"evicting pod default/web-", drain.Stdout + drain.Stderr);
+                if (version == "1.33")
+                {
+                    // The busiest node holds at least two of the four pods; drain evicts them at once and
+                    // the budget lets only one go before its replacement is ready.
+                    Assert.Contains("Cannot evict pod as it would violate the pod's disruption budget.", drain.Stdout + drain.Stderr, StringComparison.Ordinal);
+                }
+
+
+                var placed = await NodesOfWebAsync(kubectl);
+                Assert.DoesNotContain(node, placed);
+                Assert.Matches($@"(?m)^{node}\s+Ready,SchedulingDisabled\s", (await kubectl.RunAsync("get", "nodes")).Stdout);
+                Ok(await kubectl.RunAsync("rollout", "status", "deployment/web", "--timeout=60s"));
+                Ok(await kubectl.RunAsync("uncordon", node));
+            }
+
+            // Evicting beyond the budget directly is refused with kube's words.
+            Ok(await kubectl.RunAsync("scale", "deployment/web", "--replicas=3"));
+            deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!BudgetRow(allowed: 0).IsMatch((await kubectl.RunAsync("get", "pdb", "web")).Stdout))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the budget did not reach zero allowed disruptions");
+                await Task.Delay(200);
+            }
+
+            var pod = (await kubectl.RunAsync("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[0].metadata.name}")).Stdout;
+            var eviction = $$"""{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"{{pod}}","namespace":"default"} }""";
+            var refused = await kubectl.RunWithInputAsync(eviction, "create", "--raw", $"/api/v1/namespaces/default/pods/{pod}/eviction", "-f", "-");
+            Assert.NotEqual(0, refused.ExitCode);
+            Assert.Contains("Cannot evict pod as it would violate the pod's disruption budget.", refused.Stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            agent.Kill(entireProcessTree: true);
+            await agent.WaitForExitAsync();
+        }
+    }
+
+    private static async Task<List<string>> NodesOfWebAsync(Kubectl kubectl) =>
+        [.. (await kubectl.RunAsync("get", "pods", "-l", "app=web", "--field-selector=status.phase=Running", "-o", "jsonpath={range .items[*]}{.spec.nodeName}{\"\\n\"}{end}"))
+            .Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)];
+
+    private static string Busiest(List<string> nodes) =>
+        nodes.GroupBy(n => n).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).First().Key;
+
+    /// <summary>kubectl get pdb: NAME, MIN AVAILABLE, MAX UNAVAILABLE, ALLOWED DISRUPTIONS, AGE.</summary>
+    private static Regex BudgetRow(int allowed) => new($@"(?m)^web\s+3\s+N/A\s+{allowed}\s+\d+s$");
+}

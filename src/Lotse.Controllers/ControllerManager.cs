@@ -17,7 +17,8 @@ public sealed class ControllerManager : IDisposable
 
     /// <param name="informers">Shared informers; the caller runs them (<see cref="InformerFactory.RunAsync"/>) after creating every component that uses them.</param>
     /// <param name="clusterCidr">The pod range nodes get their own /24 of (the server's --cluster-cidr).</param>
-    public ControllerManager(InformerFactory informers, string rootCaPem, ILoggerFactory loggerFactory, TimeProvider? time = null, string clusterCidr = "10.42.0.0/16")
+    /// <param name="nodeLifecycle">How long nodes may stay silent (the server's --node-monitor-* flags); kube's defaults when null.</param>
+    public ControllerManager(InformerFactory informers, string rootCaPem, ILoggerFactory loggerFactory, TimeProvider? time = null, string clusterCidr = "10.42.0.0/16", NodeLifecycle.NodeLifecycleOptions? nodeLifecycle = null)
     {
         _informers = informers;
         _controllers =
@@ -33,6 +34,7 @@ public sealed class ControllerManager : IDisposable
             new Endpoints.EndpointsController(_informers, loggerFactory, time),
             new EndpointSlice.EndpointSliceController(_informers, loggerFactory, time),
             new NodeIpam.NodeIpamController(_informers, clusterCidr, loggerFactory, time),
+            new NodeLifecycle.NodeLifecycleController(_informers, loggerFactory, time, nodeLifecycle),
         ];
     }
 

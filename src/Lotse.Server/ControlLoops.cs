@@ -41,7 +41,7 @@ internal sealed class ControlLoops : IAsyncDisposable
         var informers = new InformerFactory(client, loggerFactory);
         var loops = new ControlLoops(
             client,
-            options.DisableControllerManager ? null : new ControllerManager(informers, pki.ServerCaPem, loggerFactory, clusterCidr: options.ClusterCidr),
+            options.DisableControllerManager ? null : new ControllerManager(informers, pki.ServerCaPem, loggerFactory, clusterCidr: options.ClusterCidr, nodeLifecycle: new() { GracePeriod = options.NodeMonitorGracePeriod }),
             options.DisableScheduler ? null : new Scheduler.Scheduler(informers, loggerFactory));
         var tasks = new List<Task> { informers.RunAsync(loops._stop.Token) };
         if (loops._controllers is { } manager)

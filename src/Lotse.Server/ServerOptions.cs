@@ -49,6 +49,9 @@ public sealed record ServerOptions
     /// <summary>K3s' --disable-controller-manager: no control loops in this server.</summary>
     public bool DisableControllerManager { get; init; }
 
+    /// <summary>--node-monitor-grace-period: how long a node may stay silent before it is Unknown and tainted unreachable.</summary>
+    public TimeSpan NodeMonitorGracePeriod { get; init; } = TimeSpan.FromSeconds(40);
+
     /// <summary>--disable-agent: the control plane alone, no node on this host.</summary>
     public bool DisableAgent { get; init; }
 

@@ -39,6 +39,8 @@ public sealed class InformerFactory(IKubernetes client, ILoggerFactory loggerFac
 
     public Informer<V1PodDisruptionBudget> PodDisruptionBudgets() => Get(ListWatches.PodDisruptionBudgets);
 
+    public Informer<V1Lease> Leases() => Get(ListWatches.Leases);
+
     public IReadOnlyList<IInformer> All
     {
         get

@@ -72,6 +72,11 @@ public static class ListWatches
         async (next, ct) => Page(await client.PolicyV1.ListPodDisruptionBudgetForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
         (rv, ct) => client.PolicyV1.WatchListPodDisruptionBudgetForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
 
+    public static ListWatch<V1Lease> Leases(IKubernetes client) => new(
+        "Lease",
+        async (next, ct) => Page(await client.CoordinationV1.ListLeaseForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
+        (rv, ct) => client.CoordinationV1.WatchListLeaseForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+
     private static ListPage<T> Page<T>(IItems<T> list) where T : class =>
         new(list.Items ?? [], ((IMetadata<V1ListMeta>)list).Metadata?.ResourceVersion ?? "0", ((IMetadata<V1ListMeta>)list).Metadata?.ContinueProperty is { Length: > 0 } next ? next : null);
 }

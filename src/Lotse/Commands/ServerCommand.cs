@@ -44,12 +44,18 @@ internal static class ServerCommand
         var agentFlags = new AgentFlags();
         var disableScheduler = new Option<bool>("--disable-scheduler") { Description = "Do not run the scheduler (another scheduler binds pods)" };
         var disableControllerManager = new Option<bool>("--disable-controller-manager") { Description = "Do not run the controllers" };
+        var nodeMonitorGracePeriod = new Option<TimeSpan>("--node-monitor-grace-period")
+        {
+            Description = "How long a node may post no status and renew no Lease before it is Unknown, tainted unreachable and its pods evicted after their tolerations",
+            DefaultValueFactory = _ => TimeSpan.FromSeconds(40),
+            CustomParser = r => Durations.Parse(r),
+        };
 
         var command = new Command(
             "server",
             "Run the control plane: the datastore and the Kubernetes API server (HTTPS on 6443), with an admin "
             + "kubeconfig for kubectl, the controllers, the scheduler, and a node agent on this host (containerd and the kubelet).");
-        foreach (var option in new Option[] { bindAddress, httpsPort, advertiseAddress, tlsSan, clusterCidr, serviceCidr, clusterDomain, writeKubeconfig, writeKubeconfigMode, token, tokenAuthFile, anonymousAuth, disableAgent, disableScheduler, disableControllerManager })
+        foreach (var option in new Option[] { bindAddress, httpsPort, advertiseAddress, tlsSan, clusterCidr, serviceCidr, clusterDomain, writeKubeconfig, writeKubeconfigMode, token, tokenAuthFile, anonymousAuth, disableAgent, disableScheduler, disableControllerManager, nodeMonitorGracePeriod })
         {
             command.Options.Add(option);
         }
@@ -88,6 +94,7 @@ internal static class ServerCommand
                 AnonymousAuth = parsed.GetValue(anonymousAuth),
                 DisableScheduler = parsed.GetValue(disableScheduler),
                 DisableControllerManager = parsed.GetValue(disableControllerManager),
+                NodeMonitorGracePeriod = parsed.GetValue(nodeMonitorGracePeriod),
                 DisableAgent = parsed.GetValue(disableAgent),
                 Agent = agentFlags.Read(parsed),
             };

@@ -35,6 +35,8 @@ public sealed class ControllerManager : IDisposable
             new EndpointSlice.EndpointSliceController(_informers, loggerFactory, time),
             new NodeIpam.NodeIpamController(_informers, clusterCidr, loggerFactory, time),
             new NodeLifecycle.NodeLifecycleController(_informers, loggerFactory, time, nodeLifecycle),
+            new PodGc.PodGcController(_informers, loggerFactory, time),
+            new TtlAfterFinished.TtlAfterFinishedController(_informers, loggerFactory, time),
         ];
     }
 

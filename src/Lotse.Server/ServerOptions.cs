@@ -52,6 +52,9 @@ public sealed record ServerOptions
     /// <summary>--node-monitor-grace-period: how long a node may stay silent before it is Unknown and tainted unreachable.</summary>
     public TimeSpan NodeMonitorGracePeriod { get; init; } = TimeSpan.FromSeconds(40);
 
+    /// <summary>--disable-leader-election: run the controllers and the scheduler without holding their Leases (one server only).</summary>
+    public bool DisableLeaderElection { get; init; }
+
     /// <summary>--disable-agent: the control plane alone, no node on this host.</summary>
     public bool DisableAgent { get; init; }
 

@@ -92,6 +92,17 @@ public sealed class DrainTests(KubectlFixture fixture) : IClassFixture<KubectlFi
         }
     }
 
+    [KubectlFact]
+    public async Task TheServer_HoldsTheControlLoopLeases()
+    {
+        var leases = await fixture.Kubectl().RunAsync("get", "leases", "-n", "kube-system");
+        Ok(leases);
+        var holder = $@"{Regex.Escape(Environment.MachineName)}_[0-9a-f]{{8}}";
+        Assert.Matches($@"(?m)^kube-controller-manager\s+{holder}\s", leases.Stdout);
+        Assert.Matches($@"(?m)^kube-scheduler\s+{holder}\s", leases.Stdout);
+        Assert.Contains("Controllers and scheduler running", fixture.Server.Output, StringComparison.Ordinal);
+    }
+
     private static async Task<List<string>> NodesOfWebAsync(Kubectl kubectl) =>
         [.. (await kubectl.RunAsync("get", "pods", "-l", "app=web", "--field-selector=status.phase=Running", "-o", "jsonpath={range .items[*]}{.spec.nodeName}{\"\\n\"}{end}"))
             .Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)];

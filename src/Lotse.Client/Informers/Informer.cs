@@ -165,7 +165,10 @@ public sealed partial class Informer<T> : IInformer
         var nextResync = _resync > TimeSpan.Zero ? _time.GetUtcNow() + _resync : DateTimeOffset.MaxValue;
         while (!cancellationToken.IsCancellationRequested)
         {
-            await foreach (var (type, obj) in _source.Watch(resourceVersion, cancellationToken))
+            // An ERROR event (410 Expired after compaction or a server restart, or anything else) reaches
+            // us through onError; the server then ends the stream, and the informer lists again.
+            Exception? failed = null;
+            await foreach (var (type, obj) in _source.Watch(resourceVersion, e => failed ??= e, cancellationToken))
             {
                 switch (type)
                 {
@@ -178,8 +181,7 @@ public sealed partial class Informer<T> : IInformer
                     case WatchEventType.Bookmark:
                         break;
                     default:
-                        // An ERROR event (410 Gone after compaction, or anything else): start over with a list.
-                        LogWatchError(_logger, Kind);
+                        LogWatchError(_logger, Kind, type.ToString());
                         return;
                 }
 
@@ -194,6 +196,12 @@ public sealed partial class Informer<T> : IInformer
                     Resync();
                     nextResync = _time.GetUtcNow() + _resync;
                 }
+            }
+
+            if (failed is not null)
+            {
+                LogWatchError(_logger, Kind, failed.Message);
+                return;
             }
         }
     }
@@ -313,8 +321,8 @@ public sealed partial class Informer<T> : IInformer
     [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "{Kind} informer: list/watch failed, retrying: {Error}")]
     private static partial void LogListWatchFailed(ILogger logger, string kind, string error);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "{Kind} informer: the watch reported an error (likely 410 Gone); relisting")]
-    private static partial void LogWatchError(ILogger logger, string kind);
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "{Kind} informer: the watch ended with an error ({Error}); listing again")]
+    private static partial void LogWatchError(ILogger logger, string kind, string error);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "{Kind} informer: an event handler failed")]
     private static partial void LogHandlerFailed(ILogger logger, string kind, Exception exception);

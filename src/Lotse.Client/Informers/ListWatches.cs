@@ -15,67 +15,67 @@ public static class ListWatches
     public static ListWatch<V1Namespace> Namespaces(IKubernetes client) => new(
         "Namespace",
         async (next, ct) => Page(await client.CoreV1.ListNamespaceAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
-        (rv, ct) => client.CoreV1.WatchListNamespaceAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+        (rv, onError, ct) => client.CoreV1.WatchListNamespaceAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
 
     public static ListWatch<V1Node> Nodes(IKubernetes client) => new(
         "Node",
         async (next, ct) => Page(await client.CoreV1.ListNodeAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
-        (rv, ct) => client.CoreV1.WatchListNodeAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+        (rv, onError, ct) => client.CoreV1.WatchListNodeAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
 
     public static ListWatch<V1Pod> Pods(IKubernetes client, string? fieldSelector = null) => new(
         "Pod",
         async (next, ct) => Page(await client.CoreV1.ListPodForAllNamespacesAsync(fieldSelector: fieldSelector, limit: PageSize, continueParameter: next, cancellationToken: ct)),
-        (rv, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(allowWatchBookmarks: true, fieldSelector: fieldSelector, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+        (rv, onError, ct) => client.CoreV1.WatchListPodForAllNamespacesAsync(allowWatchBookmarks: true, fieldSelector: fieldSelector, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
 
     public static ListWatch<V1ServiceAccount> ServiceAccounts(IKubernetes client) => new(
         "ServiceAccount",
         async (next, ct) => Page(await client.CoreV1.ListServiceAccountForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
-        (rv, ct) => client.CoreV1.WatchListServiceAccountForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+        (rv, onError, ct) => client.CoreV1.WatchListServiceAccountForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
 
     public static ListWatch<V1ConfigMap> ConfigMaps(IKubernetes client, string? fieldSelector = null) => new(
         "ConfigMap",
         async (next, ct) => Page(await client.CoreV1.ListConfigMapForAllNamespacesAsync(fieldSelector: fieldSelector, limit: PageSize, continueParameter: next, cancellationToken: ct)),
-        (rv, ct) => client.CoreV1.WatchListConfigMapForAllNamespacesAsync(allowWatchBookmarks: true, fieldSelector: fieldSelector, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+        (rv, onError, ct) => client.CoreV1.WatchListConfigMapForAllNamespacesAsync(allowWatchBookmarks: true, fieldSelector: fieldSelector, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
 
     public static ListWatch<V1ReplicaSet> ReplicaSets(IKubernetes client) => new(
         "ReplicaSet",
         async (next, ct) => Page(await client.AppsV1.ListReplicaSetForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
-        (rv, ct) => client.AppsV1.WatchListReplicaSetForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+        (rv, onError, ct) => client.AppsV1.WatchListReplicaSetForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
 
     public static ListWatch<V1Deployment> Deployments(IKubernetes client) => new(
         "Deployment",
         async (next, ct) => Page(await client.AppsV1.ListDeploymentForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
-        (rv, ct) => client.AppsV1.WatchListDeploymentForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+        (rv, onError, ct) => client.AppsV1.WatchListDeploymentForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
 
     public static ListWatch<V1Service> Services(IKubernetes client) => new(
         "Service",
         async (next, ct) => Page(await client.CoreV1.ListServiceForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
-        (rv, ct) => client.CoreV1.WatchListServiceForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+        (rv, onError, ct) => client.CoreV1.WatchListServiceForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
 
     public static ListWatch<V1Endpoints> Endpoints(IKubernetes client) => new(
         "Endpoints",
         async (next, ct) => Page(await client.CoreV1.ListEndpointsForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
-        (rv, ct) => client.CoreV1.WatchListEndpointsForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+        (rv, onError, ct) => client.CoreV1.WatchListEndpointsForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
 
     public static ListWatch<V1EndpointSlice> EndpointSlices(IKubernetes client) => new(
         "EndpointSlice",
         async (next, ct) => Page(await client.DiscoveryV1.ListEndpointSliceForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
-        (rv, ct) => client.DiscoveryV1.WatchListEndpointSliceForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+        (rv, onError, ct) => client.DiscoveryV1.WatchListEndpointSliceForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
 
     public static ListWatch<V1Job> Jobs(IKubernetes client) => new(
         "Job",
         async (next, ct) => Page(await client.BatchV1.ListJobForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
-        (rv, ct) => client.BatchV1.WatchListJobForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+        (rv, onError, ct) => client.BatchV1.WatchListJobForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
 
     public static ListWatch<V1PodDisruptionBudget> PodDisruptionBudgets(IKubernetes client) => new(
         "PodDisruptionBudget",
         async (next, ct) => Page(await client.PolicyV1.ListPodDisruptionBudgetForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
-        (rv, ct) => client.PolicyV1.WatchListPodDisruptionBudgetForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+        (rv, onError, ct) => client.PolicyV1.WatchListPodDisruptionBudgetForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
 
     public static ListWatch<V1Lease> Leases(IKubernetes client) => new(
         "Lease",
         async (next, ct) => Page(await client.CoordinationV1.ListLeaseForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
-        (rv, ct) => client.CoordinationV1.WatchListLeaseForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, cancellationToken: ct));
+        (rv, onError, ct) => client.CoordinationV1.WatchListLeaseForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
 
     private static ListPage<T> Page<T>(IItems<T> list) where T : class =>
         new(list.Items ?? [], ((IMetadata<V1ListMeta>)list).Metadata?.ResourceVersion ?? "0", ((IMetadata<V1ListMeta>)list).Metadata?.ContinueProperty is { Length: > 0 } next ? next : null);

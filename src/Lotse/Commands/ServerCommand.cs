@@ -44,6 +44,7 @@ internal static class ServerCommand
         var agentFlags = new AgentFlags();
         var disableScheduler = new Option<bool>("--disable-scheduler") { Description = "Do not run the scheduler (another scheduler binds pods)" };
         var disableControllerManager = new Option<bool>("--disable-controller-manager") { Description = "Do not run the controllers" };
+        var disableLeaderElection = new Option<bool>("--disable-leader-election") { Description = "Run the controllers and the scheduler without leader election (only one server may run them)" };
         var nodeMonitorGracePeriod = new Option<TimeSpan>("--node-monitor-grace-period")
         {
             Description = "How long a node may post no status and renew no Lease before it is Unknown, tainted unreachable and its pods evicted after their tolerations",
@@ -55,7 +56,7 @@ internal static class ServerCommand
             "server",
             "Run the control plane: the datastore and the Kubernetes API server (HTTPS on 6443), with an admin "
             + "kubeconfig for kubectl, the controllers, the scheduler, and a node agent on this host (containerd and the kubelet).");
-        foreach (var option in new Option[] { bindAddress, httpsPort, advertiseAddress, tlsSan, clusterCidr, serviceCidr, clusterDomain, writeKubeconfig, writeKubeconfigMode, token, tokenAuthFile, anonymousAuth, disableAgent, disableScheduler, disableControllerManager, nodeMonitorGracePeriod })
+        foreach (var option in new Option[] { bindAddress, httpsPort, advertiseAddress, tlsSan, clusterCidr, serviceCidr, clusterDomain, writeKubeconfig, writeKubeconfigMode, token, tokenAuthFile, anonymousAuth, disableAgent, disableScheduler, disableControllerManager, disableLeaderElection, nodeMonitorGracePeriod })
         {
             command.Options.Add(option);
         }
@@ -95,6 +96,7 @@ internal static class ServerCommand
                 DisableScheduler = parsed.GetValue(disableScheduler),
                 DisableControllerManager = parsed.GetValue(disableControllerManager),
                 NodeMonitorGracePeriod = parsed.GetValue(nodeMonitorGracePeriod),
+                DisableLeaderElection = parsed.GetValue(disableLeaderElection),
                 DisableAgent = parsed.GetValue(disableAgent),
                 Agent = agentFlags.Read(parsed),
             };

@@ -46,4 +46,38 @@ public sealed class InformerTests(ApiServerFixture server) : IClassFixture<ApiSe
             await Task.Delay(20, cancellationToken);
         }
     }
+
+    [Fact]
+    public async Task AWatchThatEndsWithAnError_ListsAgain()
+    {
+        // The official client hands ERROR events (410 Expired) to onError and then the stream ends.
+        var lists = 0;
+        var source = new ListWatch<V1ConfigMap>(
+            "ConfigMap",
+            (_, _) =>
+            {
+                Interlocked.Increment(ref lists);
+                return Task.FromResult(new ListPage<V1ConfigMap>([new V1ConfigMap { Metadata = new V1ObjectMeta { Name = $"v{lists}", NamespaceProperty = "x", ResourceVersion = "5" } }], "5", null));
+            },
+            (_, onError, ct) => ExpiredAsync(onError, ct));
+        var informer = new Informer<V1ConfigMap>(source, NullLogger.Instance);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var run = informer.RunAsync(cts.Token);
+        while (Volatile.Read(ref lists) < 3)
+        {
+            await Task.Delay(10, cts.Token);
+        }
+
+        await cts.CancelAsync();
+        await run.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
+        Assert.Null(informer.Get("x", "v1")); // each list replaced the cache
+    }
+
+    private static async IAsyncEnumerable<(WatchEventType, V1ConfigMap)> ExpiredAsync(Action<Exception> onError, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        cancellationToken.ThrowIfCancellationRequested();
+        onError(new KubernetesException(new V1Status { Code = 410, Reason = "Expired", Message = "too old resource version: 5 (9)" }));
+        yield break;
+    }
 }

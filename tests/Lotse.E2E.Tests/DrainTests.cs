@@ -36,6 +36,9 @@ public sealed class DrainTests(KubectlFixture fixture) : IClassFixture<KubectlFi
 
             Ok(await creator.RunAsync("create", "deployment", "web", "--image=nginx:1.27", "--replicas=4"));
             Ok(await kubectl.RunAsync("rollout", "status", "deployment/web", "--timeout=60s"));
+            // The controllers say what they did, as kubectl describe shows it.
+            Assert.Matches(@"Normal\s+ScalingReplicaSet\s+\S+\s+deployment-controller\s+Scaled up replica set web-\w+ from 0 to 4", (await kubectl.RunAsync("describe", "deployment", "web")).Stdout);
+            Assert.Matches(@"Normal\s+SuccessfulCreate\s+\S+\s+replicaset-controller\s+Created pod: web-\w+-\w+", (await kubectl.RunAsync("describe", "replicaset")).Stdout);
             Ok(await creator.RunAsync("create", "pdb", "web", "--selector=app=web", "--min-available=3"));
             deadline = DateTime.UtcNow.AddSeconds(30);
             (int ExitCode, string Stdout, string Stderr) budget;

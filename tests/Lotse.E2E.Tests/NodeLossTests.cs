@@ -59,6 +59,7 @@ public sealed class NodeLossTests
             var pod = before[0]["pod/".Length..];
             var condition = (await kubectl.RunAsync("get", "pod", pod, "-o", "jsonpath={.status.conditions[?(@.type==\"DisruptionTarget\")].reason}")).Stdout;
             Assert.Equal("DeletionByTaintManager", condition);
+            Assert.Matches($@"Normal\s+TaintManagerEviction\s+\S+\s+taint-eviction-controller\s+Marking for deletion Pod default/{pod}", (await kubectl.RunAsync("describe", "pod", pod)).Stdout);
 
             agent = StartHollowNodes(server);
             await UntilAsync(kubectl, ["get", "nodes"], o => Regex.Count(o, @"\sReady\s") == 2, "the nodes are back");

@@ -48,7 +48,7 @@ public sealed partial class EventRecorder
 
         var reference = new V1ObjectReference
         {
-            ApiVersion = involved.ApiVersion ?? "v1",
+            ApiVersion = involved.ApiVersion ?? ApiVersionOf(typeof(T)),
             Kind = involved.Kind ?? KindOf(typeof(T)),
             NamespaceProperty = involved.Metadata.NamespaceProperty,
             Name = involved.Metadata.Name,
@@ -68,6 +68,12 @@ public sealed partial class EventRecorder
             }
         }, CancellationToken.None);
     }
+
+    /// <summary>The apiVersion of a KubernetesClient model type (objects from lists carry none): V1ReplicaSet → apps/v1.</summary>
+    internal static string ApiVersionOf(Type type) =>
+        System.Reflection.CustomAttributeExtensions.GetCustomAttribute<KubernetesEntityAttribute>(type) is { } entity
+            ? string.IsNullOrEmpty(entity.Group) ? entity.ApiVersion : $"{entity.Group}/{entity.ApiVersion}"
+            : "v1";
 
     /// <summary>The kind of a KubernetesClient model type: V1Pod → Pod, V2HorizontalPodAutoscaler → HorizontalPodAutoscaler.</summary>
     internal static string KindOf(Type type) =>

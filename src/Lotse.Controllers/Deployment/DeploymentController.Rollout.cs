@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using Lotse.Client.Events;
 using Lotse.Controllers.Runtime;
 
 namespace Lotse.Controllers.Deployment;
@@ -164,6 +165,8 @@ public sealed partial class DeploymentController
         await PatchReplicaSetAsync(rs, patch, cancellationToken);
         if ((rs.Spec.Replicas ?? 0) != replicas)
         {
+            var from = rs.Spec.Replicas ?? 0;
+            _events.Record(deployment, EventRecorder.Normal, "ScalingReplicaSet", $"Scaled {(replicas > from ? "up" : "down")} replica set {rs.Metadata.Name} from {from} to {replicas}");
             await SetConditionAsync(deployment, "Progressing", "True", "ReplicaSetUpdated", $"ReplicaSet \"{rs.Metadata.Name}\" is progressing.", cancellationToken);
         }
     }

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using Lotse.Client.Events;
 using Lotse.Client.Informers;
 using Lotse.Client.Selectors;
 using Lotse.Controllers.Runtime;
@@ -28,6 +29,7 @@ public sealed partial class DeploymentController : Controller
     public const string ChangeCauseAnnotation = "kubernetes.io/change-cause";
     private const string Kind = "Deployment";
     private readonly IKubernetes _client;
+    private readonly EventRecorder _events;
     private readonly Informer<V1Deployment> _deployments;
     private readonly Informer<V1ReplicaSet> _sets;
 
@@ -35,6 +37,7 @@ public sealed partial class DeploymentController : Controller
         : base("deployment", loggerFactory.CreateLogger<DeploymentController>(), time, workers)
     {
         _client = informers.Client;
+        _events = EventsFrom(_client, "deployment-controller");
         _deployments = informers.Deployments();
         _sets = informers.ReplicaSets();
         _sets.AddIndex(Owners.OwnerUidIndex, Owners.OwnerUids);
@@ -227,6 +230,11 @@ public sealed partial class DeploymentController : Controller
         try
         {
             var created = await _client.AppsV1.CreateNamespacedReplicaSetAsync(rs, deployment.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
+            if (startReplicas > 0)
+            {
+                _events.Record(deployment, EventRecorder.Normal, "ScalingReplicaSet", $"Scaled up replica set {created.Metadata.Name} from 0 to {startReplicas}");
+            }
+
             await SetConditionAsync(deployment, "Progressing", "True", "NewReplicaSetCreated", $"Created new replica set \"{created.Metadata.Name}\"", cancellationToken);
             await SetDeploymentRevisionAsync(deployment, nextRevision, cancellationToken);
             return created;

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using Lotse.Client.Events;
 using Lotse.Client.Informers;
 using Lotse.Controllers.Runtime;
 using Microsoft.Extensions.Logging;
@@ -27,6 +28,7 @@ public sealed partial class JobController : Controller
     private const int Burst = 500;
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(6);
     private readonly IKubernetes _client;
+    private readonly EventRecorder _events;
     private readonly Informer<V1Job> _jobs;
     private readonly Informer<V1Pod> _pods;
     private readonly Expectations _expectations;
@@ -36,6 +38,7 @@ public sealed partial class JobController : Controller
         : base("job", loggerFactory.CreateLogger<JobController>(), time, workers)
     {
         _client = informers.Client;
+        _events = EventsFrom(_client, "job-controller");
         _jobs = informers.Jobs();
         _pods = informers.Pods();
         _pods.AddIndex(Owners.OwnerUidIndex, Owners.OwnerUids);
@@ -137,10 +140,11 @@ public sealed partial class JobController : Controller
         var complete = failure is null && (completions is { } wanted ? succeeded >= wanted : succeeded > 0 && active.Count == 0);
         if (failure is not null || complete)
         {
-            await DeletePodsAsync(key, active, cancellationToken);
+            await DeletePodsAsync(job, key, active, cancellationToken);
             var (reason, message) = failure is null ? ("CompletionsReached", "Reached expected number of succeeded pods") : (failure[..failure.IndexOf('|', StringComparison.Ordinal)], failure[(failure.IndexOf('|', StringComparison.Ordinal) + 1)..]);
             conditions.Add(Condition(failure is null ? "SuccessCriteriaMet" : "FailureTarget", reason, message, now));
             conditions.Add(Condition(failure is null ? "Complete" : "Failed", reason, message, now));
+            _events.Record(job, failure is null ? EventRecorder.Normal : EventRecorder.Warning, failure is null ? "Completed" : reason, failure is null ? "Job completed" : message);
             if (failure is null)
             {
                 status["completionTime"] = Timestamp(now);
@@ -150,7 +154,7 @@ public sealed partial class JobController : Controller
         }
         else if (job.Spec.Suspend == true)
         {
-            await DeletePodsAsync(key, active, cancellationToken);
+            await DeletePodsAsync(job, key, active, cancellationToken);
             active = [];
             if (!IsTrue(job, "Suspended"))
             {
@@ -210,7 +214,7 @@ public sealed partial class JobController : Controller
         var diff = wanted - active.Count;
         if (diff < 0)
         {
-            await DeletePodsAsync(key, [.. PodStates.DeletionOrder(active).Take(-diff)], cancellationToken);
+            await DeletePodsAsync(job, key, [.. PodStates.DeletionOrder(active).Take(-diff)], cancellationToken);
             return null;
         }
 
@@ -280,16 +284,18 @@ public sealed partial class JobController : Controller
 
         try
         {
-            await _client.CoreV1.CreateNamespacedPodAsync(pod, job.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
+            var created = await _client.CoreV1.CreateNamespacedPodAsync(pod, job.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
+            _events.Record(job, EventRecorder.Normal, "SuccessfulCreate", $"Created pod: {created.Metadata.Name}");
             return null;
         }
         catch (HttpOperationException e)
         {
+            _events.Record(job, EventRecorder.Warning, "FailedCreate", $"Error creating: {ApiCalls.StatusMessage(e)}");
             return e;
         }
     }
 
-    private async Task DeletePodsAsync(string key, List<V1Pod> pods, CancellationToken cancellationToken)
+    private async Task DeletePodsAsync(V1Job job, string key, List<V1Pod> pods, CancellationToken cancellationToken)
     {
         if (pods.Count == 0)
         {
@@ -302,6 +308,7 @@ public sealed partial class JobController : Controller
             try
             {
                 await _client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty, new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = pod.Metadata.Uid } }, cancellationToken: cancellationToken);
+                _events.Record(job, EventRecorder.Normal, "SuccessfulDelete", $"Deleted pod: {pod.Metadata.Name}");
             }
             catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
             {

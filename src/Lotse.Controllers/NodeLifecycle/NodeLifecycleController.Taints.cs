@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
+using Lotse.Client.Events;
 using Lotse.Controllers.Runtime;
 using Lotse.Scheduler.Plugins.TaintToleration;
 
@@ -125,6 +126,7 @@ public sealed partial class NodeLifecycleController
             }
 
             LogTaintEviction(Logger, pod.Metadata.NamespaceProperty, pod.Metadata.Name, nodeName);
+            _taintEvents.Record(pod, EventRecorder.Normal, "TaintManagerEviction", $"Marking for deletion Pod {pod.Metadata.NamespaceProperty}/{pod.Metadata.Name}");
             await MarkDisruptionTargetAsync(pod, now, cancellationToken);
             await ApiCalls.IgnoreNotFoundAsync(_client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty, new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = pod.Metadata.Uid } }, cancellationToken: cancellationToken));
         }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
+using Lotse.Client.Events;
 using Lotse.Client.Informers;
 using Lotse.Controllers.Runtime;
 using Microsoft.Extensions.Logging;
@@ -23,6 +24,8 @@ public sealed partial class NodeLifecycleController : Controller
     private static readonly string[] ConditionTypes = ["Ready", "MemoryPressure", "DiskPressure", "PIDPressure"];
 
     private readonly IKubernetes _client;
+    private readonly EventRecorder _events;
+    private readonly EventRecorder _taintEvents;
     private readonly NodeLifecycleOptions _options;
     private readonly Informer<V1Node> _nodes;
     private readonly Informer<V1Lease> _leases;
@@ -33,6 +36,8 @@ public sealed partial class NodeLifecycleController : Controller
         : base("node-lifecycle", loggerFactory.CreateLogger<NodeLifecycleController>(), time, workers)
     {
         _client = informers.Client;
+        _events = EventsFrom(_client, "node-controller");
+        _taintEvents = EventsFrom(_client, "taint-eviction-controller");
         _options = options ?? new NodeLifecycleOptions();
         _nodes = informers.Nodes();
         _leases = informers.Leases();
@@ -140,6 +145,7 @@ public sealed partial class NodeLifecycleController : Controller
         };
         await _client.CoreV1.PatchNodeStatusAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch), node.Metadata.Name, cancellationToken: cancellationToken);
         LogNodeUnknown(Logger, node.Metadata.Name, ready?.Status ?? "never posted");
+        _events.Record(node, EventRecorder.Normal, "NodeNotReady", $"Node {node.Metadata.Name} status is now: NodeNotReady");
         if (ready?.Status != "Unknown")
         {
             await MarkPodsNotReadyAsync(node.Metadata.Name, now, cancellationToken);

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using Lotse.Client.Events;
 using Lotse.Client.Informers;
 using Lotse.Client.Selectors;
 using Lotse.Controllers.Runtime;
@@ -25,6 +26,7 @@ public sealed partial class ReplicaSetController : Controller
     private const int BurstReplicas = 500;
 
     private readonly IKubernetes _client;
+    private readonly EventRecorder _events;
     private readonly Informer<V1ReplicaSet> _sets;
     private readonly Informer<V1Pod> _pods;
     private readonly Expectations _expectations;
@@ -33,6 +35,7 @@ public sealed partial class ReplicaSetController : Controller
         : base("replicaset", loggerFactory.CreateLogger<ReplicaSetController>(), time, workers)
     {
         _client = informers.Client;
+        _events = EventsFrom(_client, "replicaset-controller");
         _sets = informers.ReplicaSets();
         _pods = informers.Pods();
         _expectations = new Expectations(Time);
@@ -205,6 +208,7 @@ public sealed partial class ReplicaSetController : Controller
                 try
                 {
                     await _client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty, new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = pod.Metadata.Uid } }, cancellationToken: cancellationToken);
+                    _events.Record(rs, EventRecorder.Normal, "SuccessfulDelete", $"Deleted pod: {pod.Metadata.Name}");
                 }
                 catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
                 {
@@ -232,12 +236,14 @@ public sealed partial class ReplicaSetController : Controller
         };
         try
         {
-            await _client.CoreV1.CreateNamespacedPodAsync(pod, rs.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
+            var created = await _client.CoreV1.CreateNamespacedPodAsync(pod, rs.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
+            _events.Record(rs, EventRecorder.Normal, "SuccessfulCreate", $"Created pod: {created.Metadata.Name}");
             return null;
         }
         catch (HttpOperationException e)
         {
             LogCreateFailed(Logger, rs.Metadata.NamespaceProperty, rs.Metadata.Name, (int)e.Response.StatusCode, e.Response.Content);
+            _events.Record(rs, EventRecorder.Warning, "FailedCreate", $"Error creating: {ApiCalls.StatusMessage(e)}");
             return e;
         }
     }

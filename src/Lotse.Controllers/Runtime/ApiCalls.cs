@@ -6,6 +6,19 @@ namespace Lotse.Controllers.Runtime;
 /// <summary>Small rules controllers share about the API's answers.</summary>
 public static class ApiCalls
 {
+    /// <summary>The message of the Status the API answered with (what kube's controllers put in their failure events).</summary>
+    public static string StatusMessage(HttpOperationException e)
+    {
+        try
+        {
+            return k8s.KubernetesJson.Deserialize<k8s.Models.V1Status>(e.Response.Content)?.Message ?? e.Message;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return e.Message;
+        }
+    }
+
     /// <summary>Runs a write whose object may already be gone; gone is what the caller wanted or no longer cares about.</summary>
     public static async Task IgnoreNotFoundAsync(Task write)
     {

@@ -1,4 +1,6 @@
+using k8s;
 using k8s.Autorest;
+using Lotse.Client.Events;
 using Lotse.Client.Informers;
 using Lotse.Client.Queues;
 using Microsoft.Extensions.Logging;
@@ -55,6 +57,9 @@ public abstract partial class Controller : IDisposable
         using var stop = cancellationToken.Register(Queue.ShutDown);
         await Task.WhenAll(Enumerable.Range(0, Workers).Select(_ => Task.Run(() => WorkAsync(cancellationToken), CancellationToken.None)));
     }
+
+    /// <summary>A recorder of this controller's Events, from <paramref name="component"/> as kube names it (<c>replicaset-controller</c>).</summary>
+    protected EventRecorder EventsFrom(IKubernetes client, string component) => new(client, component, Environment.MachineName, _logger, Time);
 
     /// <summary>Runs one key now, outside the workers (tests).</summary>
     internal Task<Reconciled> ReconcileNowAsync(string key, CancellationToken cancellationToken) => ReconcileAsync(key, cancellationToken);

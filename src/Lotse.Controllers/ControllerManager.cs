@@ -27,6 +27,7 @@ public sealed class ControllerManager : IDisposable
             new ServiceAccountController(_informers, loggerFactory, time),
             new RootCaPublisher.RootCaPublisher(_informers, rootCaPem, loggerFactory, time),
             new ReplicaSetController(_informers, loggerFactory, time),
+            new ReplicaSetController(_informers, loggerFactory, time, kind: ReplicatedKind.ReplicationControllers(_informers)),
             new Deployment.DeploymentController(_informers, loggerFactory, time),
             new Job.JobController(_informers, loggerFactory, time),
             new Disruption.DisruptionController(_informers, loggerFactory, time),

@@ -41,6 +41,8 @@ public sealed class InformerFactory(IKubernetes client, ILoggerFactory loggerFac
 
     public Informer<V1Lease> Leases() => Get(ListWatches.Leases);
 
+    public Informer<V1ReplicationController> ReplicationControllers() => Get(ListWatches.ReplicationControllers);
+
     public IReadOnlyList<IInformer> All
     {
         get

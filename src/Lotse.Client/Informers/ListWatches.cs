@@ -77,6 +77,11 @@ public static class ListWatches
         async (next, ct) => Page(await client.CoordinationV1.ListLeaseForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
         (rv, onError, ct) => client.CoordinationV1.WatchListLeaseForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
 
+    public static ListWatch<V1ReplicationController> ReplicationControllers(IKubernetes client) => new(
+        "ReplicationController",
+        async (next, ct) => Page(await client.CoreV1.ListReplicationControllerForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
+        (rv, onError, ct) => client.CoreV1.WatchListReplicationControllerForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
+
     private static ListPage<T> Page<T>(IItems<T> list) where T : class =>
         new(list.Items ?? [], ((IMetadata<V1ListMeta>)list).Metadata?.ResourceVersion ?? "0", ((IMetadata<V1ListMeta>)list).Metadata?.ContinueProperty is { Length: > 0 } next ? next : null);
 }

@@ -43,6 +43,11 @@ public sealed class GarbageCollector : Controller
                 async (ns, name, options, ct) => await client.AppsV1.DeleteNamespacedReplicaSetAsync(name, ns, options, cancellationToken: ct),
                 async (ns, name, patch, ct) => await client.AppsV1.PatchNamespacedReplicaSetAsync(patch, name, ns, cancellationToken: ct)),
             TrackedKind.Create(
+                "v1", "ReplicationController", true, informers.ReplicationControllers(),
+                async (ns, name, ct) => await client.CoreV1.ReadNamespacedReplicationControllerAsync(name, ns, cancellationToken: ct),
+                async (ns, name, options, ct) => await client.CoreV1.DeleteNamespacedReplicationControllerAsync(name, ns, options, cancellationToken: ct),
+                async (ns, name, patch, ct) => await client.CoreV1.PatchNamespacedReplicationControllerAsync(patch, name, ns, cancellationToken: ct)),
+            TrackedKind.Create(
                 "apps/v1", "Deployment", true, informers.Deployments(),
                 async (ns, name, ct) => await client.AppsV1.ReadNamespacedDeploymentAsync(name, ns, cancellationToken: ct),
                 async (ns, name, options, ct) => await client.AppsV1.DeleteNamespacedDeploymentAsync(name, ns, options, cancellationToken: ct),
@@ -118,20 +123,7 @@ public sealed class GarbageCollector : Controller
             }
         }
 
-        switch (kind.Informer)
-        {
-            case Informer<V1Pod> pods:
-                pods.AddHandler(new InformerHandler<V1Pod>(o => Changed(o), (_, o) => Changed(o), o => Deleted(o)));
-                break;
-            case Informer<V1ReplicaSet> sets:
-                sets.AddHandler(new InformerHandler<V1ReplicaSet>(o => Changed(o), (_, o) => Changed(o), o => Deleted(o)));
-                break;
-            case Informer<V1Deployment> deployments:
-                deployments.AddHandler(new InformerHandler<V1Deployment>(o => Changed(o), (_, o) => Changed(o), o => Deleted(o)));
-                break;
-            default:
-                throw new InvalidOperationException($"no handler for {kind.Kind}");
-        }
+        kind.Subscribe(Changed, Deleted);
     }
 
     private TrackedKind? Find(V1OwnerReference owner) =>

@@ -46,6 +46,9 @@ internal sealed class TrackedKind
 
     public Func<string?, string, JsonObject, CancellationToken, Task> PatchAsync { get; private init; } = null!;
 
+    /// <summary>Tells the collector of every change (added or updated) and every delete of an object of this kind.</summary>
+    public Action<Action<IKubernetesObject<V1ObjectMeta>>, Action<IKubernetesObject<V1ObjectMeta>>> Subscribe { get; private init; } = null!;
+
     public static TrackedKind Create<T>(
         string apiVersion,
         string kind,
@@ -74,6 +77,7 @@ internal sealed class TrackedKind
                 }
             },
             DeleteAsync = delete,
+            Subscribe = (changed, deleted) => informer.AddHandler(new InformerHandler<T>(o => changed(o), (_, o) => changed(o), o => deleted(o))),
             PatchAsync = (ns, name, body, ct) => patch(ns, name, new V1Patch(body.ToJsonString(), V1Patch.PatchType.MergePatch), ct),
         };
     }

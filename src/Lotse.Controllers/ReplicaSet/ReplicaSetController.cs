@@ -19,27 +19,30 @@ namespace Lotse.Controllers.ReplicaSet;
 /// </summary>
 public sealed partial class ReplicaSetController : Controller
 {
-    private const string ApiVersion = "apps/v1";
-    private const string Kind = "ReplicaSet";
-
     /// <summary>At most this many creates or deletes per reconcile (kube's burstReplicas).</summary>
     private const int BurstReplicas = 500;
 
     private readonly IKubernetes _client;
     private readonly EventRecorder _events;
-    private readonly Informer<V1ReplicaSet> _sets;
+    private readonly ReplicatedKind _sets;
     private readonly Informer<V1Pod> _pods;
     private readonly Expectations _expectations;
 
-    public ReplicaSetController(InformerFactory informers, ILoggerFactory loggerFactory, TimeProvider? time = null, int workers = 5)
-        : base("replicaset", loggerFactory.CreateLogger<ReplicaSetController>(), time, workers)
+    /// <param name="kind">ReplicaSets (the default) or ReplicationControllers.</param>
+    public ReplicaSetController(InformerFactory informers, ILoggerFactory loggerFactory, TimeProvider? time = null, int workers = 5, ReplicatedKind? kind = null)
+        : this(informers, kind ?? ReplicatedKind.ReplicaSets(informers), loggerFactory, time, workers)
+    {
+    }
+
+    private ReplicaSetController(InformerFactory informers, ReplicatedKind kind, ILoggerFactory loggerFactory, TimeProvider? time, int workers)
+        : base(kind.ControllerName, loggerFactory.CreateLogger<ReplicaSetController>(), time, workers)
     {
         _client = informers.Client;
-        _events = EventsFrom(_client, "replicaset-controller");
-        _sets = informers.ReplicaSets();
+        _sets = kind;
+        _events = EventsFrom(_client, kind.Component);
         _pods = informers.Pods();
         _expectations = new Expectations(Time);
-        _sets.AddHandler(InformerHandler.ForAll<V1ReplicaSet>(rs => Queue.Add(ObjectKey.Of(rs))));
+        _sets.OnChange(rs => Queue.Add(ObjectKey.Of(rs)));
         _pods.AddHandler(new InformerHandler<V1Pod>(
             onAdd: pod =>
             {
@@ -75,7 +78,7 @@ public sealed partial class ReplicaSetController : Controller
             }));
     }
 
-    protected override IEnumerable<IInformer> Informers => [_sets, _pods];
+    protected override IEnumerable<IInformer> Informers => [_sets.Informer, _pods];
 
     protected override async Task<Reconciled> ReconcileAsync(string key, CancellationToken cancellationToken)
     {
@@ -103,8 +106,8 @@ public sealed partial class ReplicaSetController : Controller
             : Reconciled.Done;
     }
 
-    private static string? OwnerKey(V1Pod pod) =>
-        Owners.ControllerOf(pod) is { Kind: Kind } owner ? ObjectKey.Of(pod.Metadata.NamespaceProperty, owner.Name) : null;
+    private string? OwnerKey(V1Pod pod) =>
+        Owners.ControllerOf(pod) is { } owner && owner.Kind == _sets.Kind ? ObjectKey.Of(pod.Metadata.NamespaceProperty, owner.Name) : null;
 
     /// <summary>A pod's controller is told; an orphan makes every ReplicaSet that selects it look (adoption).</summary>
     private void EnqueueFor(V1Pod pod)
@@ -153,7 +156,7 @@ public sealed partial class ReplicaSetController : Controller
             }
             else if (matches && rs.Metadata.DeletionTimestamp is null && pod.Metadata.DeletionTimestamp is null)
             {
-                if (await SetOwnersAsync(pod, [.. pod.Metadata.OwnerReferences ?? [], Owners.ControllerReference(rs, ApiVersion, Kind)], cancellationToken))
+                if (await SetOwnersAsync(pod, [.. pod.Metadata.OwnerReferences ?? [], Owners.ControllerReference(rs, _sets.ApiVersion, _sets.Kind)], cancellationToken))
                 {
                     owned.Add(pod);
                 }
@@ -230,7 +233,7 @@ public sealed partial class ReplicaSetController : Controller
                 Labels = template?.Metadata?.Labels is { } labels ? new Dictionary<string, string>(labels) : null,
                 Annotations = template?.Metadata?.Annotations is { } annotations ? new Dictionary<string, string>(annotations) : null,
                 Finalizers = template?.Metadata?.Finalizers,
-                OwnerReferences = [Owners.ControllerReference(rs, ApiVersion, Kind)],
+                OwnerReferences = [Owners.ControllerReference(rs, _sets.ApiVersion, _sets.Kind)],
             },
             Spec = template?.Spec,
         };
@@ -277,7 +280,7 @@ public sealed partial class ReplicaSetController : Controller
         };
         try
         {
-            await _client.AppsV1.PatchNamespacedReplicaSetStatusAsync(new V1Patch(patch, V1Patch.PatchType.MergePatch), rs.Metadata.Name, rs.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
+            await _sets.PatchStatusAsync(_client, new V1Patch(patch, V1Patch.PatchType.MergePatch), rs.Metadata.Name, rs.Metadata.NamespaceProperty, cancellationToken);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {

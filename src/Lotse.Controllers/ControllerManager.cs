@@ -38,6 +38,7 @@ public sealed class ControllerManager : IDisposable
             new NodeLifecycle.NodeLifecycleController(_informers, loggerFactory, time, nodeLifecycle),
             new PodGc.PodGcController(_informers, loggerFactory, time),
             new TtlAfterFinished.TtlAfterFinishedController(_informers, loggerFactory, time),
+            new Autoscaling.HorizontalPodAutoscalerController(_informers, loggerFactory, time),
         ];
     }
 

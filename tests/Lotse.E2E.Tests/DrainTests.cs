@@ -82,6 +82,32 @@ public sealed class DrainTests(KubectlFixture fixture) : IClassFixture<KubectlFi
                 await Task.Delay(200);
             }
 
+            // An autoscaler keeps the deployment within its bounds; without a metrics API it cannot read CPU.
+            const string Autoscaler = """
+                apiVersion: autoscaling/v2
+                kind: HorizontalPodAutoscaler
+                metadata: {name: web}
+                spec:
+                  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+                  minReplicas: 4
+                  maxReplicas: 6
+                  metrics:
+                  - {type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}}
+                """;
+            Ok(await kubectl.RunWithInputAsync(Autoscaler, "apply", "-f", "-"));
+            deadline = DateTime.UtcNow.AddSeconds(30);
+            while ((await kubectl.RunAsync("get", "deployment", "web", "-o", "jsonpath={.spec.replicas}")).Stdout != "4")
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the autoscaler did not raise the deployment to its minimum");
+                await Task.Delay(200);
+            }
+
+            Assert.Matches(@"(?m)^web\s+Deployment/web\s+cpu: <unknown>/50%\s+4\s+6\s+\d+\s", (await kubectl.RunAsync("get", "hpa", "web")).Stdout);
+            Assert.Contains("New size: 4; reason: Current number of replicas below Spec.MinReplicas", (await kubectl.RunAsync("describe", "hpa", "web")).Stdout, StringComparison.Ordinal);
+            Ok(await kubectl.RunAsync("delete", "hpa", "web"));
+            Ok(await kubectl.RunAsync("scale", "deployment/web", "--replicas=3"));
+            Ok(await kubectl.RunAsync("rollout", "status", "deployment/web", "--timeout=60s"));
+
             var pod = (await kubectl.RunAsync("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[0].metadata.name}")).Stdout;
             var eviction = $$"""{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"{{pod}}","namespace":"default"} }""";
             var refused = await kubectl.RunWithInputAsync(eviction, "create", "--raw", $"/api/v1/namespaces/default/pods/{pod}/eviction", "-f", "-");

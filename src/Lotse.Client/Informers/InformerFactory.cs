@@ -43,6 +43,8 @@ public sealed class InformerFactory(IKubernetes client, ILoggerFactory loggerFac
 
     public Informer<V1ReplicationController> ReplicationControllers() => Get(ListWatches.ReplicationControllers);
 
+    public Informer<V2HorizontalPodAutoscaler> HorizontalPodAutoscalers() => Get(ListWatches.HorizontalPodAutoscalers);
+
     public IReadOnlyList<IInformer> All
     {
         get

@@ -82,6 +82,11 @@ public static class ListWatches
         async (next, ct) => Page(await client.CoreV1.ListReplicationControllerForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
         (rv, onError, ct) => client.CoreV1.WatchListReplicationControllerForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
 
+    public static ListWatch<V2HorizontalPodAutoscaler> HorizontalPodAutoscalers(IKubernetes client) => new(
+        "HorizontalPodAutoscaler",
+        async (next, ct) => Page(await client.AutoscalingV2.ListHorizontalPodAutoscalerForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
+        (rv, onError, ct) => client.AutoscalingV2.WatchListHorizontalPodAutoscalerForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
+
     private static ListPage<T> Page<T>(IItems<T> list) where T : class =>
         new(list.Items ?? [], ((IMetadata<V1ListMeta>)list).Metadata?.ResourceVersion ?? "0", ((IMetadata<V1ListMeta>)list).Metadata?.ContinueProperty is { Length: > 0 } next ? next : null);
 }

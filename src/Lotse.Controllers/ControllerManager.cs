@@ -17,8 +17,9 @@ public sealed class ControllerManager : IDisposable
 
     /// <param name="informers">Shared informers; the caller runs them (<see cref="InformerFactory.RunAsync"/>) after creating every component that uses them.</param>
     /// <param name="clusterCidr">The pod range nodes get their own /24 of (the server's --cluster-cidr).</param>
+    /// <param name="localPath">Where the built-in local-path provisioner puts volumes on nodes; K3s' defaults when null.</param>
     /// <param name="nodeLifecycle">How long nodes may stay silent (the server's --node-monitor-* flags); kube's defaults when null.</param>
-    public ControllerManager(InformerFactory informers, string rootCaPem, ILoggerFactory loggerFactory, TimeProvider? time = null, string clusterCidr = "10.42.0.0/16", NodeLifecycle.NodeLifecycleOptions? nodeLifecycle = null)
+    public ControllerManager(InformerFactory informers, string rootCaPem, ILoggerFactory loggerFactory, TimeProvider? time = null, string clusterCidr = "10.42.0.0/16", NodeLifecycle.NodeLifecycleOptions? nodeLifecycle = null, PersistentVolume.LocalPathOptions? localPath = null)
     {
         _informers = informers;
         _controllers =
@@ -39,6 +40,7 @@ public sealed class ControllerManager : IDisposable
             new PodGc.PodGcController(_informers, loggerFactory, time),
             new TtlAfterFinished.TtlAfterFinishedController(_informers, loggerFactory, time),
             new Autoscaling.HorizontalPodAutoscalerController(_informers, loggerFactory, time),
+            new PersistentVolume.PersistentVolumeBinder(_informers, loggerFactory, time, localPath),
         ];
     }
 

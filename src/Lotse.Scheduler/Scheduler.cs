@@ -39,6 +39,7 @@ public sealed partial class Scheduler : IDisposable
     private readonly EventRecorder _events;
     private readonly IFilterPlugin[] _filters;
     private readonly IScorePlugin[] _scorers;
+    private readonly Plugins.VolumeBinding.VolumeBinding _volumes;
     private int _nextStart;
     private long _scheduled;
 
@@ -54,9 +55,11 @@ public sealed partial class Scheduler : IDisposable
         var taints = new Plugins.TaintToleration.TaintToleration();
         var affinity = new Plugins.NodeAffinity.NodeAffinity();
         var fit = new Plugins.NodeResourcesFit.NodeResourcesFit();
-        _filters = [new Plugins.NodeUnschedulable.NodeUnschedulable(), new Plugins.NodeName.NodeName(), taints, affinity, new Plugins.NodePorts.NodePorts(), fit];
+        _volumes = new Plugins.VolumeBinding.VolumeBinding(informers);
+        _filters = [new Plugins.NodeUnschedulable.NodeUnschedulable(), new Plugins.NodeName.NodeName(), taints, affinity, new Plugins.NodePorts.NodePorts(), fit, _volumes];
         _scorers = [fit, new Plugins.BalancedAllocation.BalancedAllocation(), taints, affinity];
         _nodes.AddHandler(new InformerHandler<V1Node>(UpsertNode, (_, node) => UpsertNode(node), RemoveNode));
+        _volumes.OnChange(RetryUnschedulable);
         _pods.AddHandler(new InformerHandler<V1Pod>(OnPod, (_, pod) => OnPod(pod), OnPodDeleted));
     }
 
@@ -77,7 +80,7 @@ public sealed partial class Scheduler : IDisposable
 
     private async Task ScheduleAllAsync(CancellationToken cancellationToken)
     {
-        await Task.WhenAll(_pods.Synced, _nodes.Synced).WaitAsync(cancellationToken);
+        await Task.WhenAll([_pods.Synced, _nodes.Synced, .. _volumes.Informers.Select(i => i.Synced)]).WaitAsync(cancellationToken);
         LogStarted(_logger);
         using var stop = cancellationToken.Register(_queue.ShutDown);
         while (await _queue.GetAsync(cancellationToken) is { } key)
@@ -362,6 +365,7 @@ public sealed partial class Scheduler : IDisposable
     {
         try
         {
+            await _volumes.PreBindAsync(_client, pod, node, cancellationToken);
             var binding = new V1Binding
             {
                 Metadata = new V1ObjectMeta { Name = pod.Metadata.Name, NamespaceProperty = pod.Metadata.NamespaceProperty, Uid = pod.Metadata.Uid },

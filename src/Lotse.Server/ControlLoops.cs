@@ -110,7 +110,7 @@ internal sealed partial class ControlLoops : IAsyncDisposable
         var informers = new InformerFactory(_client, _loggerFactory);
         using var controllers = _options.DisableControllerManager
             ? null
-            : new ControllerManager(informers, _pki.ServerCaPem, _loggerFactory, clusterCidr: _options.ClusterCidr, nodeLifecycle: new() { GracePeriod = _options.NodeMonitorGracePeriod });
+            : new ControllerManager(informers, _pki.ServerCaPem, _loggerFactory, clusterCidr: _options.ClusterCidr, nodeLifecycle: new() { GracePeriod = _options.NodeMonitorGracePeriod }, localPath: new() { StoragePath = _options.LocalStoragePath });
         using var scheduler = _options.DisableScheduler ? null : new Scheduler.Scheduler(informers, _loggerFactory);
         var tasks = new List<Task> { informers.RunAsync(term.Token) };
         if (controllers is not null)

@@ -52,6 +52,11 @@ public sealed record ServerOptions
     /// <summary>--node-monitor-grace-period: how long a node may stay silent before it is Unknown and tainted unreachable.</summary>
     public TimeSpan NodeMonitorGracePeriod { get; init; } = TimeSpan.FromSeconds(40);
 
+    /// <summary>--default-local-storage-path: where the local-path provisioner makes volumes on each node (default: &lt;data-dir&gt;/storage).</summary>
+    public string? DefaultLocalStoragePath { get; init; }
+
+    public string LocalStoragePath => DefaultLocalStoragePath ?? Path.Combine(DataDir, "storage");
+
     /// <summary>--disable-leader-election: run the controllers and the scheduler without holding their Leases (one server only).</summary>
     public bool DisableLeaderElection { get; init; }
 

@@ -78,9 +78,13 @@ public sealed partial class ResourceHandler
         await writer.WriteListAsync(context.Response, scope.Resource, new ListResult(gone, list.Revision, null, null), format, request.Query["includeObject"], ct);
     }
 
-    /// <summary>kubernetes returns the deleted object for pods (and a few others) and a Status for the rest.</summary>
-    private static bool ReturnsDeletedObject(RequestScope scope) =>
-        scope.Resource.Group.Length == 0 && scope.Resource.Plural is "pods" or "services" or "namespaces";
+    /// <summary>kubernetes returns the deleted object for the registries with ReturnDeletedObject (pods, services, …) and a Status for the rest.</summary>
+    private static bool ReturnsDeletedObject(RequestScope scope) => (scope.Resource.Group, scope.Resource.Plural) switch
+    {
+        ("", "pods" or "services" or "namespaces" or "serviceaccounts" or "persistentvolumeclaims" or "persistentvolumes") => true,
+        ("storage.k8s.io", "storageclasses") => true,
+        _ => false,
+    };
 
     private static JsonObject SuccessStatus(RequestScope scope, CachedObject obj)
     {

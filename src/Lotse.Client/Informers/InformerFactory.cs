@@ -45,6 +45,12 @@ public sealed class InformerFactory(IKubernetes client, ILoggerFactory loggerFac
 
     public Informer<V2HorizontalPodAutoscaler> HorizontalPodAutoscalers() => Get(ListWatches.HorizontalPodAutoscalers);
 
+    public Informer<V1PersistentVolumeClaim> PersistentVolumeClaims() => Get(ListWatches.PersistentVolumeClaims);
+
+    public Informer<V1PersistentVolume> PersistentVolumes() => Get(ListWatches.PersistentVolumes);
+
+    public Informer<V1StorageClass> StorageClasses() => Get(ListWatches.StorageClasses);
+
     public IReadOnlyList<IInformer> All
     {
         get

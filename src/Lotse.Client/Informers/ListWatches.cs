@@ -87,6 +87,21 @@ public static class ListWatches
         async (next, ct) => Page(await client.AutoscalingV2.ListHorizontalPodAutoscalerForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
         (rv, onError, ct) => client.AutoscalingV2.WatchListHorizontalPodAutoscalerForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
 
+    public static ListWatch<V1PersistentVolumeClaim> PersistentVolumeClaims(IKubernetes client) => new(
+        "PersistentVolumeClaim",
+        async (next, ct) => Page(await client.CoreV1.ListPersistentVolumeClaimForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
+        (rv, onError, ct) => client.CoreV1.WatchListPersistentVolumeClaimForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
+
+    public static ListWatch<V1PersistentVolume> PersistentVolumes(IKubernetes client) => new(
+        "PersistentVolume",
+        async (next, ct) => Page(await client.CoreV1.ListPersistentVolumeAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
+        (rv, onError, ct) => client.CoreV1.WatchListPersistentVolumeAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
+
+    public static ListWatch<V1StorageClass> StorageClasses(IKubernetes client) => new(
+        "StorageClass",
+        async (next, ct) => Page(await client.StorageV1.ListStorageClassAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
+        (rv, onError, ct) => client.StorageV1.WatchListStorageClassAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
+
     private static ListPage<T> Page<T>(IItems<T> list) where T : class =>
         new(list.Items ?? [], ((IMetadata<V1ListMeta>)list).Metadata?.ResourceVersion ?? "0", ((IMetadata<V1ListMeta>)list).Metadata?.ContinueProperty is { Length: > 0 } next ? next : null);
 }

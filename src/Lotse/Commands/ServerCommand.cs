@@ -44,6 +44,7 @@ internal static class ServerCommand
         var agentFlags = new AgentFlags();
         var disableScheduler = new Option<bool>("--disable-scheduler") { Description = "Do not run the scheduler (another scheduler binds pods)" };
         var disableControllerManager = new Option<bool>("--disable-controller-manager") { Description = "Do not run the controllers" };
+        var localStoragePath = new Option<string?>("--default-local-storage-path") { Description = "Where the local-path provisioner makes volumes on each node (default: <data-dir>/storage)" };
         var disableLeaderElection = new Option<bool>("--disable-leader-election") { Description = "Run the controllers and the scheduler without leader election (only one server may run them)" };
         var nodeMonitorGracePeriod = new Option<TimeSpan>("--node-monitor-grace-period")
         {
@@ -56,7 +57,7 @@ internal static class ServerCommand
             "server",
             "Run the control plane: the datastore and the Kubernetes API server (HTTPS on 6443), with an admin "
             + "kubeconfig for kubectl, the controllers, the scheduler, and a node agent on this host (containerd and the kubelet).");
-        foreach (var option in new Option[] { bindAddress, httpsPort, advertiseAddress, tlsSan, clusterCidr, serviceCidr, clusterDomain, writeKubeconfig, writeKubeconfigMode, token, tokenAuthFile, anonymousAuth, disableAgent, disableScheduler, disableControllerManager, disableLeaderElection, nodeMonitorGracePeriod })
+        foreach (var option in new Option[] { bindAddress, httpsPort, advertiseAddress, tlsSan, clusterCidr, serviceCidr, clusterDomain, writeKubeconfig, writeKubeconfigMode, token, tokenAuthFile, anonymousAuth, disableAgent, disableScheduler, disableControllerManager, disableLeaderElection, nodeMonitorGracePeriod, localStoragePath })
         {
             command.Options.Add(option);
         }
@@ -97,6 +98,7 @@ internal static class ServerCommand
                 DisableControllerManager = parsed.GetValue(disableControllerManager),
                 NodeMonitorGracePeriod = parsed.GetValue(nodeMonitorGracePeriod),
                 DisableLeaderElection = parsed.GetValue(disableLeaderElection),
+                DefaultLocalStoragePath = parsed.GetValue(localStoragePath),
                 DisableAgent = parsed.GetValue(disableAgent),
                 Agent = agentFlags.Read(parsed),
             };

@@ -10,6 +10,33 @@ public sealed class KubectlCoreTests(KubectlFixture fixture) : IClassFixture<Kub
 
     [KubectlTheory]
     [ClassData(typeof(KubectlVersions))]
+    public async Task UnknownFields_AreRefusedByDefault_AndWarnedWhenAsked(string version)
+    {
+        var name = $"typo-{version.Replace(".", string.Empty, StringComparison.Ordinal)}";
+        var manifest = $$$"""
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: {{{name}}}
+              lables: {app: x}
+            data: {k: v}
+            """;
+        var kubectl = fixture.Kubectl(version);
+
+        // kubectl's default --validate=strict asks the server (fieldValidation=Strict), as against kube.
+        var refused = await kubectl.RunWithInputAsync(manifest, "apply", "-f", "-");
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("strict decoding error: unknown field \"metadata.lables\"", refused.Stderr, StringComparison.Ordinal);
+        Assert.NotEqual(0, (await kubectl.RunAsync("get", "configmap", name)).ExitCode);
+
+        var warned = await kubectl.RunWithInputAsync(manifest, "apply", "--validate=warn", "-f", "-");
+        Ok(warned);
+        Assert.Contains("Warning: unknown field \"metadata.lables\"", warned.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"configmap/{name} created", warned.Stdout, StringComparison.Ordinal);
+    }
+
+    [KubectlTheory]
+    [ClassData(typeof(KubectlVersions))]
     public async Task Version_ShowsTheServerVersion(string version)
     {
         var result = await fixture.Kubectl(version).RunAsync("version");

@@ -14,6 +14,7 @@ public sealed partial class ResourceHandler
         var format = Format(request, list: false);
         var options = WriteOptionsOf(request);
         var body = await RequestBody.ReadObjectAsync(request, ct);
+        FieldValidation.Apply(context, scope.Resource, body, FieldValidation.ModeOf(request));
         var created = await objects.CreateAsync(scope, body, options, ct);
         await writer.WriteObjectAsync(context.Response, 201, scope.Resource, created, format, request.Query["includeObject"], ct);
     }
@@ -24,6 +25,11 @@ public sealed partial class ResourceHandler
         var format = Format(request, list: false);
         var options = WriteOptionsOf(request);
         var body = await RequestBody.ReadObjectAsync(request, ct);
+        if (scope.Subresource is null)
+        {
+            FieldValidation.Apply(context, scope.Resource, body, FieldValidation.ModeOf(request));
+        }
+
         var (updated, created) = await objects.UpdateAsync(scope, _ => (JsonObject)body.DeepClone(), options, ct);
         await writer.WriteObjectAsync(context.Response, created ? 201 : 200, scope.Resource, updated, format, request.Query["includeObject"], ct);
     }
@@ -34,7 +40,17 @@ public sealed partial class ResourceHandler
         var format = Format(request, list: false);
         var options = WriteOptionsOf(request);
         var patcher = await Patcher.ReadAsync(request, scope.Resource, ct);
-        var (updated, _) = await objects.UpdateAsync(scope, current => patcher.Apply(current ?? throw StatusException.NotFound(scope.Resource.GroupResource, scope.Name!)), options, ct);
+        var mode = FieldValidation.ModeOf(request);
+        var (updated, _) = await objects.UpdateAsync(scope, current =>
+        {
+            var patched = patcher.Apply(current ?? throw StatusException.NotFound(scope.Resource.GroupResource, scope.Name!));
+            if (scope.Subresource is null)
+            {
+                FieldValidation.Apply(context, scope.Resource, patched, mode, FieldValidation.AlreadyStored(scope.Resource, current.Object));
+            }
+
+            return patched;
+        }, options, ct);
         await writer.WriteObjectAsync(context.Response, 200, scope.Resource, updated, format, request.Query["includeObject"], ct);
     }
 

@@ -1,0 +1,73 @@
+using System.Text.Json.Nodes;
+using Lotse.ApiServer.Errors;
+using Lotse.ApiServer.Registry;
+using Lotse.ApiServer.Validation;
+using Microsoft.AspNetCore.Http;
+
+namespace Lotse.ApiServer.Http;
+
+/// <summary>
+/// Server-side field validation (<c>fieldValidation=Strict|Warn|Ignore</c>, Warn by default): fields a
+/// built-in kind does not have are dropped from what is written, as kube's typed decoding drops them,
+/// and reported — Strict refuses the request with kube's strict decoding error, Warn answers with one
+/// <c>Warning</c> header per field (kubectl prints them), Ignore says nothing.
+/// </summary>
+internal static class FieldValidation
+{
+    public const string Strict = "Strict";
+    public const string Warn = "Warn";
+    public const string Ignore = "Ignore";
+
+    public static string ModeOf(HttpRequest request)
+    {
+        var value = request.Query["fieldValidation"].ToString();
+        return value switch
+        {
+            "" => Warn,
+            Strict or Warn or Ignore => value,
+            _ => throw StatusException.BadRequest($"fieldValidation must be one of \"Ignore\", \"Warn\", or \"Strict\", got \"{value}\""),
+        };
+    }
+
+    /// <summary>Prunes <paramref name="obj"/> to the kind's fields and reports what went; <paramref name="known"/> are unknown fields already stored, not reported again.</summary>
+    public static void Apply(HttpContext context, ResourceDefinition resource, JsonObject obj, string mode, IReadOnlyCollection<string>? known = null)
+    {
+        if (KnownFields.ModelOf(resource.Group, resource.Version, resource.Kind) is not { } model)
+        {
+            return;
+        }
+
+        var unknown = KnownFields.Prune(obj, model);
+        if (known is not null)
+        {
+            unknown.RemoveAll(known.Contains);
+        }
+
+        if (unknown.Count == 0 || mode == Ignore)
+        {
+            return;
+        }
+
+        if (mode == Strict)
+        {
+            throw StatusException.BadRequest(
+                $"{resource.Kind} in version \"{resource.Version}\" cannot be handled as a {resource.Kind}: strict decoding error: {string.Join(", ", unknown.Select(f => $"unknown field \"{f}\""))}");
+        }
+
+        var headers = context.Response.Headers;
+        foreach (var field in unknown)
+        {
+            var warning = $"299 - \"unknown field \\\"{field}\\\"\"";
+            if (!headers["Warning"].Contains(warning))
+            {
+                headers.Append("Warning", warning);
+            }
+        }
+    }
+
+    /// <summary>The unknown fields an object already carries (written before validation existed), found on a copy.</summary>
+    public static IReadOnlyCollection<string> AlreadyStored(ResourceDefinition resource, JsonObject? current) =>
+        current is not null && KnownFields.ModelOf(resource.Group, resource.Version, resource.Kind) is { } model
+            ? KnownFields.Prune((JsonObject)current.DeepClone(), model)
+            : [];
+}

@@ -6,7 +6,8 @@ namespace Lotse.E2E.Tests;
 /// <summary>
 /// <c>kubectl drain</c> on hollow nodes: the node is cordoned, its pods go through the eviction API,
 /// a PodDisruptionBudget holds back what would drop the service below its minimum until replacements
-/// are ready elsewhere, and drain reports the node drained.
+/// are ready elsewhere, and drain reports the node drained. The same cluster then serves the other
+/// control loops a workload meets: controller events, an autoscaler's bounds, local-path storage.
 /// </summary>
 public sealed class DrainTests(KubectlFixture fixture) : IClassFixture<KubectlFixture>
 {
@@ -113,6 +114,35 @@ public sealed class DrainTests(KubectlFixture fixture) : IClassFixture<KubectlFi
             var refused = await kubectl.RunWithInputAsync(eviction, "create", "--raw", $"/api/v1/namespaces/default/pods/{pod}/eviction", "-f", "-");
             Assert.NotEqual(0, refused.ExitCode);
             Assert.Contains("Cannot evict pod as it would violate the pod's disruption budget.", refused.Stderr, StringComparison.Ordinal);
+
+            // A claim of the default local-path class waits for its pod, then is provisioned on the pod's node.
+            const string Claimed = """
+                apiVersion: v1
+                kind: PersistentVolumeClaim
+                metadata: {name: data}
+                spec:
+                  accessModes: [ReadWriteOnce]
+                  resources: {requests: {storage: 1Gi}}
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: user}
+                spec:
+                  containers: [{name: c, image: busybox}]
+                  volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]
+                """;
+            Ok(await kubectl.RunWithInputAsync(Claimed, "apply", "-f", "-"));
+            deadline = DateTime.UtcNow.AddSeconds(30);
+            (int ExitCode, string Stdout, string Stderr) claim;
+            while (!Regex.IsMatch((claim = await kubectl.RunAsync("get", "pvc", "data")).Stdout, @"(?m)^data\s+Bound\s+pvc-[0-9a-f-]+\s+1Gi\s+RWO\s+local-path\s"))
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"the claim was not provisioned:\n{claim.Stdout}{claim.Stderr}");
+                await Task.Delay(200);
+            }
+
+            var userNode = (await kubectl.RunAsync("get", "pod", "user", "-o", "jsonpath={.spec.nodeName}")).Stdout;
+            var volumeNode = (await kubectl.RunAsync("get", "pv", "-o", "jsonpath={.items[0].spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values[0]}")).Stdout;
+            Assert.Equal(userNode, volumeNode);
         }
         finally
         {
@@ -122,7 +152,7 @@ public sealed class DrainTests(KubectlFixture fixture) : IClassFixture<KubectlFi
     }
 
     [KubectlFact]
-    public async Task TheServer_HoldsTheControlLoopLeases()
+    public async Task TheServer_HoldsTheControlLoopLeases_AndServesLocalPathStorage()
     {
         var leases = await fixture.Kubectl().RunAsync("get", "leases", "-n", "kube-system");
         Ok(leases);
@@ -130,6 +160,7 @@ public sealed class DrainTests(KubectlFixture fixture) : IClassFixture<KubectlFi
         Assert.Matches($@"(?m)^kube-controller-manager\s+{holder}\s", leases.Stdout);
         Assert.Matches($@"(?m)^kube-scheduler\s+{holder}\s", leases.Stdout);
         Assert.Contains("Controllers and scheduler running", fixture.Server.Output, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^local-path \(default\)\s+rancher\.io/local-path\s+Delete\s+WaitForFirstConsumer\s+false\s", (await fixture.Kubectl().RunAsync("get", "storageclass")).Stdout);
     }
 
     private static async Task<List<string>> NodesOfWebAsync(Kubectl kubectl) =>

@@ -191,7 +191,7 @@ public static class BuiltInTables
         [("rbac.authorization.k8s.io", "RoleBinding")] = BindingTable(),
         [("rbac.authorization.k8s.io", "ClusterRoleBinding")] = BindingTable(),
         [("storage.k8s.io", "StorageClass")] = T(
-            (new TableColumn("Name", "string", Describe.Name, 0, "name"), (o, _) => J.Str(o, "metadata.annotations") is not null && J.At(o, "metadata.annotations") is JsonObject a && (a["storageclass.kubernetes.io/is-default-class"]?.ToString() == "true") ? $"{J.Str(o, "metadata.name")} (default)" : J.Str(o, "metadata.name")),
+            (new TableColumn("Name", "string", Describe.Name, 0, "name"), (o, _) => J.At(o, "metadata.annotations") is JsonObject a && a["storageclass.kubernetes.io/is-default-class"]?.ToString() == "true" ? $"{J.Str(o, "metadata.name")} (default)" : J.Str(o, "metadata.name")),
             C("Provisioner", "string", (o, _) => J.Str(o, "provisioner") ?? string.Empty),
             C("ReclaimPolicy", "string", (o, _) => J.Str(o, "reclaimPolicy") ?? "Delete"),
             C("VolumeBindingMode", "string", (o, _) => J.Str(o, "volumeBindingMode") ?? "Immediate"),

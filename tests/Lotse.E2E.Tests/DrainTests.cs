@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace Lotse.E2E.Tests;
@@ -17,13 +16,7 @@ public sealed class DrainTests(KubectlFixture fixture) : IClassFixture<KubectlFi
     [KubectlFact]
     public async Task Drain_EvictsThroughTheBudget_AndLeavesTheNodeEmptyAndCordoned()
     {
-        var info = new ProcessStartInfo(LotseServerProcess.Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in (string[])["agent", "--hollow-nodes", "3", "--kubeconfig", fixture.Server.Kubeconfig, "--lease-interval", "2s"])
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var agent = Process.Start(info)!;
+        using var agent = HollowAgent.Start(fixture.Server.Kubeconfig, nodes: 3, leaseInterval: "2s");
         try
         {
             var kubectl = fixture.Kubectl();
@@ -146,8 +139,7 @@ public sealed class DrainTests(KubectlFixture fixture) : IClassFixture<KubectlFi
         }
         finally
         {
-            agent.Kill(entireProcessTree: true);
-            await agent.WaitForExitAsync();
+            await HollowAgent.StopAsync(agent);
         }
     }
 

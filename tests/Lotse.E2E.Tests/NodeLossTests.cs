@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace Lotse.E2E.Tests;
@@ -38,7 +37,7 @@ public sealed class NodeLossTests
         await using var server = new LotseServerProcess();
         await server.StartAsync("--node-monitor-grace-period", "4s");
         var kubectl = new Kubectl(Kubectl.PathOf("1.33"), server.Kubeconfig, Directory.CreateDirectory(Path.Combine(server.DataDir, "kubectl-cache")).FullName);
-        var agent = StartHollowNodes(server);
+        var agent = HollowAgent.Start(server.Kubeconfig, nodes: 2, leaseInterval: "1s");
         try
         {
             await UntilAsync(kubectl, ["get", "nodes"], o => Regex.Count(o, @"\sReady\s") == 2, "both hollow nodes are Ready");
@@ -46,8 +45,7 @@ public sealed class NodeLossTests
             Ok(await kubectl.RunAsync("rollout", "status", "deployment/web", "--timeout=60s"));
             var before = (await kubectl.RunAsync("get", "pods", "-o", "name")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
-            agent.Kill(entireProcessTree: true);
-            await agent.WaitForExitAsync();
+            await HollowAgent.StopAsync(agent);
             await UntilAsync(kubectl, ["get", "nodes"], o => Regex.Count(o, @"\sNotReady\s") == 2, "both nodes are NotReady");
             var described = (await kubectl.RunAsync("describe", "node", "hollow-node-0")).Stdout;
             Assert.Matches(@"Taints:\s+node\.kubernetes\.io/unreachable:NoExecute", described);
@@ -61,32 +59,17 @@ public sealed class NodeLossTests
             Assert.Equal("DeletionByTaintManager", condition);
             Assert.Matches($@"Normal\s+TaintManagerEviction\s+\S+\s+taint-eviction-controller\s+Marking for deletion Pod default/{pod}", (await kubectl.RunAsync("describe", "pod", pod)).Stdout);
 
-            agent = StartHollowNodes(server);
+            agent.Dispose();
+            agent = HollowAgent.Start(server.Kubeconfig, nodes: 2, leaseInterval: "1s");
             await UntilAsync(kubectl, ["get", "nodes"], o => Regex.Count(o, @"\sReady\s") == 2, "the nodes are back");
             Ok(await kubectl.RunAsync("rollout", "status", "deployment/web", "--timeout=60s"));
             Assert.DoesNotContain("unreachable", (await kubectl.RunAsync("describe", "node", "hollow-node-0")).Stdout, StringComparison.Ordinal);
         }
         finally
         {
-            if (!agent.HasExited)
-            {
-                agent.Kill(entireProcessTree: true);
-                await agent.WaitForExitAsync();
-            }
-
+            await HollowAgent.StopAsync(agent);
             agent.Dispose();
         }
-    }
-
-    private static Process StartHollowNodes(LotseServerProcess server)
-    {
-        var info = new ProcessStartInfo(LotseServerProcess.Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in (string[])["agent", "--hollow-nodes", "2", "--kubeconfig", server.Kubeconfig, "--lease-interval", "1s"])
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        return Process.Start(info)!;
     }
 
     private static async Task UntilAsync(Kubectl kubectl, string[] args, Func<string, bool> done, string what)

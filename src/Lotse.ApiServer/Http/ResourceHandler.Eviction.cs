@@ -77,14 +77,7 @@ public sealed partial class ResourceHandler
             }
         }
 
-        await ResponseWriter.WriteJsonAsync(context.Response, 201, new JsonObject
-        {
-            ["kind"] = "Status",
-            ["apiVersion"] = "v1",
-            ["metadata"] = new JsonObject(),
-            ["status"] = "Success",
-            ["code"] = 201,
-        }, ct);
+        await WriteCreatedStatusAsync(context, ct);
     }
 
     /// <summary>Finished, pending and terminating pods are not counted by budgets (kube's canIgnorePDB).</summary>

@@ -238,7 +238,12 @@ public sealed partial class ResourceHandler
             return next;
         }, WriteOptions.Default, ct);
 
-        await ResponseWriter.WriteJsonAsync(context.Response, 201, new JsonObject
+        await WriteCreatedStatusAsync(context, ct);
+    }
+
+    /// <summary>The 201 Success Status kube answers a binding or an eviction with.</summary>
+    private static Task WriteCreatedStatusAsync(HttpContext context, CancellationToken ct) =>
+        ResponseWriter.WriteJsonAsync(context.Response, 201, new JsonObject
         {
             ["kind"] = "Status",
             ["apiVersion"] = "v1",
@@ -246,7 +251,6 @@ public sealed partial class ResourceHandler
             ["status"] = "Success",
             ["code"] = 201,
         }, ct);
-    }
 
     /// <summary>namespaces/{name}/finalize: replaces spec.finalizers (the namespace controller's last step).</summary>
     private async Task FinalizeNamespaceAsync(HttpContext context, RequestScope scope, CancellationToken ct)

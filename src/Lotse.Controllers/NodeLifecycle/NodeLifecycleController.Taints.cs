@@ -127,31 +127,10 @@ public sealed partial class NodeLifecycleController
 
             LogTaintEviction(Logger, pod.Metadata.NamespaceProperty, pod.Metadata.Name, nodeName);
             _taintEvents.Record(pod, EventRecorder.Normal, "TaintManagerEviction", $"Marking for deletion Pod {pod.Metadata.NamespaceProperty}/{pod.Metadata.Name}");
-            await MarkDisruptionTargetAsync(pod, now, cancellationToken);
+            await DisruptionTarget.MarkAsync(_client, pod, "DeletionByTaintManager", "Taint manager: deleting due to NoExecute taint", now, failed: false, cancellationToken);
             await ApiCalls.IgnoreNotFoundAsync(_client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty, new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = pod.Metadata.Uid } }, cancellationToken: cancellationToken));
         }
 
         return soonest;
-    }
-
-    /// <summary>kube's DisruptionTarget condition, reason DeletionByTaintManager, before the delete.</summary>
-    private async Task MarkDisruptionTargetAsync(V1Pod pod, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var conditions = new JsonArray();
-        foreach (var condition in pod.Status?.Conditions?.Where(c => c.Type != "DisruptionTarget") ?? [])
-        {
-            conditions.Add(JsonNode.Parse(KubernetesJson.Serialize(condition)));
-        }
-
-        conditions.Add(new JsonObject
-        {
-            ["type"] = "DisruptionTarget",
-            ["status"] = "True",
-            ["lastTransitionTime"] = NodeTime(now),
-            ["reason"] = "DeletionByTaintManager",
-            ["message"] = "Taint manager: deleting due to NoExecute taint",
-        });
-        var patch = new JsonObject { ["status"] = new JsonObject { ["conditions"] = conditions } };
-        await ApiCalls.IgnoreNotFoundAsync(_client.CoreV1.PatchNamespacedPodStatusAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch), pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: cancellationToken));
     }
 }

@@ -90,7 +90,8 @@ public sealed partial class PodGcController : Controller
             foreach (var pod in pods.Where(p => p.Spec?.NodeName == node))
             {
                 LogDeleting(Logger, pod.Metadata.NamespaceProperty, pod.Metadata.Name, $"its node {node} no longer exists");
-                await MarkFailedAsync(pod, now, cancellationToken);
+                // kube's markFailedAndDeletePodWithCondition: a pod not yet finished is Failed, with the reason it goes.
+                await DisruptionTarget.MarkAsync(_client, pod, "DeletionByPodGC", "PodGC: node no longer exists", now, failed: true, cancellationToken);
                 await ForceDeleteAsync(pod, cancellationToken);
             }
 
@@ -109,32 +110,6 @@ public sealed partial class PodGcController : Controller
         {
             return false;
         }
-    }
-
-    /// <summary>kube's markFailedAndDeletePodWithCondition: a pod not yet finished is Failed, with the reason it goes.</summary>
-    private async Task MarkFailedAsync(V1Pod pod, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var conditions = new JsonArray();
-        foreach (var condition in pod.Status?.Conditions?.Where(c => c.Type != "DisruptionTarget") ?? [])
-        {
-            conditions.Add(JsonNode.Parse(KubernetesJson.Serialize(condition)));
-        }
-
-        conditions.Add(new JsonObject
-        {
-            ["type"] = "DisruptionTarget",
-            ["status"] = "True",
-            ["lastTransitionTime"] = now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
-            ["reason"] = "DeletionByPodGC",
-            ["message"] = "PodGC: node no longer exists",
-        });
-        var status = new JsonObject { ["conditions"] = conditions };
-        if (pod.Status?.Phase is not ("Succeeded" or "Failed"))
-        {
-            status["phase"] = "Failed";
-        }
-
-        await ApiCalls.IgnoreNotFoundAsync(_client.CoreV1.PatchNamespacedPodStatusAsync(new V1Patch(new JsonObject { ["status"] = status }.ToJsonString(), V1Patch.PatchType.MergePatch), pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: cancellationToken));
     }
 
     private Task ForceDeleteAsync(V1Pod pod, CancellationToken cancellationToken) =>

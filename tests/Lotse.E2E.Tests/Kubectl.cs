@@ -22,11 +22,15 @@ public sealed class Kubectl(string binary, string kubeconfig, string cacheDir)
     public async Task<(int ExitCode, string Stdout, string Stderr)> RunWithInputAsync(string? stdin, params string[] args) =>
         await RunCoreAsync(stdin, TimeSpan.FromSeconds(60), killAfter: false, args);
 
+    /// <summary>Runs with extra environment variables (<c>EDITOR</c> for <c>kubectl edit</c>).</summary>
+    public async Task<(int ExitCode, string Stdout, string Stderr)> RunWithEnvironmentAsync(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        await RunCoreAsync(null, TimeSpan.FromSeconds(60), killAfter: false, args, environment);
+
     /// <summary>Runs a command that does not end by itself (<c>get -w</c>) and stops it after <paramref name="duration"/>.</summary>
     public async Task<(int ExitCode, string Stdout, string Stderr)> RunForAsync(TimeSpan duration, params string[] args) =>
         await RunCoreAsync(null, duration, killAfter: true, args);
 
-    private async Task<(int ExitCode, string Stdout, string Stderr)> RunCoreAsync(string? stdin, TimeSpan limit, bool killAfter, string[] args)
+    private async Task<(int ExitCode, string Stdout, string Stderr)> RunCoreAsync(string? stdin, TimeSpan limit, bool killAfter, string[] args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(binary)
         {
@@ -46,6 +50,10 @@ public sealed class Kubectl(string binary, string kubeconfig, string cacheDir)
 
         info.Environment["KUBECONFIG"] = kubeconfig;
         info.Environment["HOME"] = cacheDir;
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

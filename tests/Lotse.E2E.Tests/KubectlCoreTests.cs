@@ -10,6 +10,55 @@ public sealed class KubectlCoreTests(KubectlFixture fixture) : IClassFixture<Kub
 
     [KubectlTheory]
     [ClassData(typeof(KubectlVersions))]
+    public async Task ExplainKustomizePatchAndEdit_WorkAsAgainstKube(string version)
+    {
+        var kubectl = fixture.Kubectl(version);
+        var explained = await kubectl.RunAsync("explain", "pod.spec.containers");
+        Ok(explained);
+        Assert.Contains("FIELD: containers <[]Container>", explained.Stdout, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^\s+image\s+<string>", explained.Stdout);
+        Assert.Contains("FIELD: replicas <integer>", (await kubectl.RunAsync("explain", "deployment.spec.replicas")).Stdout, StringComparison.Ordinal);
+
+        // apply -k: kubectl's built-in kustomize; applied twice, the second is "unchanged" without warnings.
+        var suffix = version.Replace(".", string.Empty, StringComparison.Ordinal);
+        var dir = Directory.CreateTempSubdirectory("lotse-kustomize-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(dir, "kustomization.yaml"), $"namePrefix: k{suffix}-\nconfigMapGenerator:\n- name: settings\n  literals: [mode=fast]\nresources: [deploy.yaml]\n");
+            await File.WriteAllTextAsync(Path.Combine(dir, "deploy.yaml"), "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: nginx}]}\n");
+            var first = await kubectl.RunAsync("apply", "-k", dir);
+            Ok(first);
+            Assert.Contains($"deployment.apps/k{suffix}-web created", first.Stdout, StringComparison.Ordinal);
+            var second = await kubectl.RunAsync("apply", "-k", dir);
+            Ok(second);
+            Assert.Contains($"deployment.apps/k{suffix}-web unchanged", second.Stdout, StringComparison.Ordinal);
+            Assert.DoesNotContain("error calculating patch from openapi spec", second.Stderr, StringComparison.Ordinal);
+            Assert.Equal(string.Empty, second.Stderr);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+
+        var name = $"k{suffix}-web";
+        Ok(await kubectl.RunAsync("patch", "deployment", name, "--type=merge", "-p", """{"spec":{"replicas":2}}"""));
+        Ok(await kubectl.RunAsync("patch", "deployment", name, "--type=json", "-p", """[{"op":"test","path":"/spec/replicas","value":2},{"op":"replace","path":"/spec/replicas","value":3}]"""));
+        Ok(await kubectl.RunAsync("patch", "deployment", name, "-p", """{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:2"}]}}}}"""));
+        var failedTest = await kubectl.RunAsync("patch", "deployment", name, "--type=json", "-p", """[{"op":"test","path":"/spec/replicas","value":9}]""");
+        Assert.NotEqual(0, failedTest.ExitCode);
+
+        // edit with an EDITOR script, as a user's editor would save the file.
+        var editor = Path.Combine(fixture.Server.DataDir, $"editor-{suffix}.sh");
+        await File.WriteAllTextAsync(editor, "#!/bin/sh\nsed -i 's/replicas: 3/replicas: 4/' \"$1\"\n");
+        File.SetUnixFileMode(editor, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var edited = await kubectl.RunWithEnvironmentAsync(new Dictionary<string, string> { ["EDITOR"] = editor }, "edit", "deployment", name);
+        Ok(edited);
+        Assert.Contains($"deployment.apps/{name} edited", edited.Stdout, StringComparison.Ordinal);
+        Assert.Equal("4 nginx:2", (await kubectl.RunAsync("get", "deployment", name, "-o", "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image}")).Stdout);
+    }
+
+    [KubectlTheory]
+    [ClassData(typeof(KubectlVersions))]
     public async Task UnknownFields_AreRefusedByDefault_AndWarnedWhenAsked(string version)
     {
         var name = $"typo-{version.Replace(".", string.Empty, StringComparison.Ordinal)}";

@@ -12,11 +12,21 @@ namespace Lotse.ApiServer.OpenApi;
 /// writable kind carries a PATCH operation with <c>x-kubernetes-group-version-kind</c> and the
 /// <c>fieldValidation</c> query parameter — what kubectl checks before it sends
 /// <c>fieldValidation=Strict</c> instead of validating on the client (cli-runtime's
-/// supportsQueryParamV3). Schemas name each kind; their full property trees belong to the
-/// API-fidelity work.
+/// supportsQueryParamV3). Schemas of built-in kinds carry their full property trees
+/// (<see cref="ModelSchemas"/>); documents are built once per registry state and kept.
 /// </summary>
 public sealed class OpenApiDocuments(ResourceRegistry registry)
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (int Resources, JsonObject? Document)> _v3 = new(StringComparer.Ordinal);
+    private (int Resources, JsonObject Document)? _v2;
+
+    /// <summary>Forgets the built documents (the registry changed in place).</summary>
+    public void Invalidate()
+    {
+        _v3.Clear();
+        _v2 = null;
+    }
+
     /// <summary>"api/v1" or "apis/{group}/{version}" for every served group-version.</summary>
     public IReadOnlyList<string> GroupVersionPaths() =>
         [.. registry.All.Select(d => d.Group.Length == 0 ? $"api/{d.Version}" : $"apis/{d.Group}/{d.Version}").Distinct().Order(StringComparer.Ordinal)];
@@ -35,6 +45,19 @@ public sealed class OpenApiDocuments(ResourceRegistry registry)
 
     /// <summary>The document of one group-version path ("api/v1", "apis/apps/v1"), or null.</summary>
     public JsonObject? V3Document(string groupVersionPath)
+    {
+        var count = registry.All.Count;
+        if (_v3.TryGetValue(groupVersionPath, out var cached) && cached.Resources == count)
+        {
+            return cached.Document;
+        }
+
+        var document = BuildV3Document(groupVersionPath);
+        _v3[groupVersionPath] = (count, document);
+        return document;
+    }
+
+    private JsonObject? BuildV3Document(string groupVersionPath)
     {
         var parts = groupVersionPath.Split('/');
         var (group, version) = parts switch
@@ -56,6 +79,7 @@ public sealed class OpenApiDocuments(ResourceRegistry registry)
 
         var paths = new JsonObject();
         var schemas = new JsonObject();
+        var models = new ModelSchemas(v3: true);
         foreach (var r in resources)
         {
             // Answered kinds (reviews, bindings) are created only: a schema, no PATCH (as kube's document).
@@ -64,7 +88,7 @@ public sealed class OpenApiDocuments(ResourceRegistry registry)
                 paths[ItemPath(r)] = new JsonObject { ["patch"] = PatchOperationV3(r) };
             }
 
-            schemas[SchemaName(r)] = KindSchema(r, v3: true);
+            models.AddKind(schemas, r, SchemaName(r), KindExtensions(r));
         }
 
         return new JsonObject
@@ -79,11 +103,25 @@ public sealed class OpenApiDocuments(ResourceRegistry registry)
     /// <summary>The Swagger 2.0 document as JSON (served encoded by <see cref="GnosticEncoder"/>).</summary>
     public JsonObject V2Document()
     {
+        var count = registry.All.Count;
+        if (_v2 is { } cached && cached.Resources == count)
+        {
+            return cached.Document;
+        }
+
+        var document = BuildV2Document();
+        _v2 = (count, document);
+        return document;
+    }
+
+    private JsonObject BuildV2Document()
+    {
         var paths = new JsonObject();
         var definitions = new JsonObject();
+        var models = new ModelSchemas(v3: false);
         foreach (var r in registry.All)
         {
-            definitions[SchemaName(r)] = KindSchema(r, v3: false);
+            models.AddKind(definitions, r, SchemaName(r), KindExtensions(r));
             if (!r.Stored)
             {
                 continue;
@@ -145,10 +183,9 @@ public sealed class OpenApiDocuments(ResourceRegistry registry)
         ["x-kubernetes-group-version-kind"] = Gvk(r),
     };
 
-    private static JsonObject KindSchema(ResourceDefinition r, bool v3) => new()
+    private static JsonObject KindExtensions(ResourceDefinition r) => new()
     {
         ["description"] = $"{r.Kind} ({r.GroupVersion}).",
-        ["type"] = "object",
         ["x-kubernetes-group-version-kind"] = new JsonArray(Gvk(r)),
     };
 

@@ -30,7 +30,7 @@ internal static class AtomicWriter
         }
 
         var now = time.GetUtcNow().UtcDateTime;
-        var stamp = "..".ToString(CultureInfo.InvariantCulture) + now.ToString("yyyy_MM_dd_HH_mm_ss", CultureInfo.InvariantCulture) + "." + Random.Shared.Next(100_000_000, 999_999_999).ToString(CultureInfo.InvariantCulture);
+        var stamp = ".." + now.ToString("yyyy_MM_dd_HH_mm_ss", CultureInfo.InvariantCulture) + "." + Random.Shared.Next(100_000_000, 999_999_999).ToString(CultureInfo.InvariantCulture);
         var target = Path.Combine(dir, stamp);
         Directory.CreateDirectory(target);
         File.SetUnixFileMode(target, (UnixFileMode)Convert.ToInt32("755", 8));
@@ -49,7 +49,7 @@ internal static class AtomicWriter
         }
 
         File.CreateSymbolicLink(tmp, stamp);
-        File.Move(tmp, data, overwrite: true);
+        Native.Rename(tmp, data);
 
         var names = payload.Keys.Select(p => p.Split('/')[0]).ToHashSet(StringComparer.Ordinal);
         foreach (var name in names)

@@ -37,6 +37,15 @@ internal static partial class Native
         }
     }
 
+    /// <summary>rename(2): atomically replaces <paramref name="to"/>, symlinks included (File.Move follows a link to a directory).</summary>
+    public static void Rename(string from, string to)
+    {
+        if (RenameCall(from, to) != 0)
+        {
+            throw new IOException($"rename {from} {to}: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
     public static bool Unmount(string target) => Umount2(target, MntDetach) == 0;
 
     [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
@@ -44,6 +53,9 @@ internal static partial class Native
 
     [LibraryImport("libc", EntryPoint = "mount", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Mount(string source, string target, string fstype, ulong flags, string data);
+
+    [LibraryImport("libc", EntryPoint = "rename", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int RenameCall(string from, string to);
 
     [LibraryImport("libc", EntryPoint = "umount2", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Umount2(string target, int flags);

@@ -7,6 +7,7 @@ using k8s;
 using k8s.Models;
 using Lotse.Agent.Cri;
 using Lotse.Agent.Cri.V1;
+using Lotse.Agent.Kubelet.StaticPods;
 using Lotse.Agent.Kubelet.Volumes;
 using Lotse.Agent.Node;
 using Lotse.Client.Events;
@@ -72,6 +73,11 @@ public sealed partial class Kubelet : IDisposable
         LogStarted(_logger, _options.NodeName, _runtimeVersion);
         _started.TrySetResult();
         var workers = Enumerable.Range(0, 4).Select(_ => Task.Run(() => WorkAsync(cancellationToken), CancellationToken.None)).ToList();
+        if (_options.PodManifestPath is { } manifests)
+        {
+            var source = new StaticPodSource(_client, manifests, _options.NodeName, _logger, _time);
+            workers.Add(Task.Run(() => source.RunAsync(cancellationToken), CancellationToken.None));
+        }
         try
         {
             await Task.WhenAll([pods, LeaseAsync(cancellationToken), NodeStatusAsync(cancellationToken), RelistAsync(cancellationToken), .. workers]);

@@ -149,4 +149,50 @@ public sealed partial class NodeAgentTests
         Assert.Equal("system:serviceaccount:default:default", status.GetProperty("user").GetProperty("username").GetString());
         await _kubectl.RunAsync("delete", "pod", "tokened", "--wait=false");
     }
+
+    [NodeAgentFact]
+    public async Task StaticPod_FileBecomesAMirrorPod_RemovedWithTheFile()
+    {
+        var file = Path.Combine(fixture.ManifestDir, "static-web.yaml");
+        await File.WriteAllTextAsync(file, Pod("static-web", "echo static-running; exec sleep 3600").Replace($"  nodeName: {NodeAgentFixture.NodeName}\n", string.Empty, StringComparison.Ordinal));
+        var mirrorName = $"static-web-{NodeAgentFixture.NodeName}";
+        var deadline = DateTime.UtcNow + Timeout;
+        JsonElement mirror = default;
+        while (DateTime.UtcNow < deadline)
+        {
+            var (exit, output, _) = await _kubectl.RunAsync("get", "pod", mirrorName, "-o", "json");
+            if (exit == 0)
+            {
+                mirror = JsonDocument.Parse(output).RootElement.Clone();
+                break;
+            }
+
+            await Task.Delay(500);
+        }
+
+        Assert.Equal(JsonValueKind.Object, mirror.ValueKind);
+        var annotations = mirror.GetProperty("metadata").GetProperty("annotations");
+        Assert.Equal("file", annotations.GetProperty("kubernetes.io/config.source").GetString());
+        Assert.Equal(annotations.GetProperty("kubernetes.io/config.hash").GetString(), annotations.GetProperty("kubernetes.io/config.mirror").GetString());
+        var owner = mirror.GetProperty("metadata").GetProperty("ownerReferences")[0];
+        Assert.Equal("Node", owner.GetProperty("kind").GetString());
+        Assert.Equal(NodeAgentFixture.NodeName, owner.GetProperty("name").GetString());
+        await WaitForAsync("pod", mirrorName, p => p.GetProperty("status").GetProperty("phase").GetString() == "Running");
+        await LogsUntilAsync(mirrorName, "static-running");
+
+        File.Delete(file);
+        deadline = DateTime.UtcNow + Timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var (exit, _, _) = await _kubectl.RunAsync("get", "pod", mirrorName);
+            if (exit != 0)
+            {
+                return;
+            }
+
+            await Task.Delay(500);
+        }
+
+        Assert.Fail($"mirror pod {mirrorName} stays after its file was removed");
+    }
 }

@@ -44,6 +44,7 @@ public sealed partial class NodeAgentTests
                 - {name: secret, mountPath: /etc/secret, readOnly: true}
                 - {name: scratch, mountPath: /scratch}
                 - {name: info, mountPath: /etc/info}
+                - {name: mem, mountPath: /mem}
             """;
         const string Volumes = """
               volumes:
@@ -53,6 +54,8 @@ public sealed partial class NodeAgentTests
                 secret: {secretName: vol-secret, defaultMode: 0400}
               - name: scratch
                 emptyDir: {}
+              - name: mem
+                emptyDir: {medium: Memory}
               - name: info
                 downwardAPI:
                   items:
@@ -60,7 +63,7 @@ public sealed partial class NodeAgentTests
                   - {path: labels, fieldRef: {fieldPath: metadata.labels}}
             """;
         const string Script = "echo written > /scratch/f; while true; do echo \"cm=$(cat /etc/cm/greet.txt) secret=$(cat /etc/secret/password) scratch=$(cat /scratch/f) name=$(cat /etc/info/name) labels=$(cat /etc/info/labels) other=$(ls /etc/cm)\"; "
-            + "stat -c 'mode=%a' /etc/secret/..data/password; head -1 /etc/hosts; touch /etc/cm/x 2>/dev/null || echo cm-read-only; sleep 1; done";
+            + "stat -c 'mode=%a' /etc/secret/..data/password; head -1 /etc/hosts; grep ' /mem ' /proc/mounts | cut -d' ' -f3 | sed 's/^/mem-fs=/'; touch /etc/cm/x 2>/dev/null || echo cm-read-only; sleep 1; done";
         var manifest = Pod("vols", Script, extraContainer: Mounts).Replace("  containers:", Volumes + "\n  containers:", StringComparison.Ordinal)
             .Replace("  name: vols\n", "  name: vols\n  labels: {app: vols}\n", StringComparison.Ordinal);
         await ApplyAsync(manifest, "pod/vols created");
@@ -69,6 +72,7 @@ public sealed partial class NodeAgentTests
         Assert.Contains("mode=400", logs, StringComparison.Ordinal);
         Assert.Contains("# Kubernetes-managed hosts file.", logs, StringComparison.Ordinal);
         Assert.Contains("cm-read-only", logs, StringComparison.Ordinal);
+        Assert.Contains("mem-fs=tmpfs", logs, StringComparison.Ordinal);
 
         // An update of the ConfigMap reaches the running container (periodic resync, atomic swap).
         var (exit, _, error) = await _kubectl.RunAsync("patch", "configmap", "vol-cm", "-p", "{\"data\":{\"greeting\":\"updated-cm\"}}");
@@ -87,6 +91,7 @@ public sealed partial class NodeAgentTests
         }
 
         Assert.False(Directory.Exists(podDir), "the pod's volume directory stays after its deletion");
+        Assert.DoesNotContain(podDir, await File.ReadAllTextAsync("/proc/self/mountinfo"), StringComparison.Ordinal);
         await _kubectl.RunAsync("delete", "configmap", "vol-cm");
         await _kubectl.RunAsync("delete", "secret", "vol-secret");
     }

@@ -24,6 +24,9 @@ public sealed record AgentSettings
     /// <summary>--container-runtime-endpoint: an existing CRI socket instead of the agent's own containerd.</summary>
     public string? ContainerRuntimeEndpoint { get; init; }
 
+    /// <summary>--pod-manifest-path: static pod files this node runs.</summary>
+    public string? PodManifestPath { get; init; }
+
     /// <summary>The agent's options, or an <see cref="ArgumentException"/> naming the flag that is wrong.</summary>
     public NodeAgentOptions Resolve(string dataDir, string defaultIp, bool controlPlane, string clusterDomain)
     {
@@ -51,6 +54,7 @@ public sealed record AgentSettings
                 Taints = [.. NodeTaints.Select(ParseTaint)],
                 ControlPlane = controlPlane,
                 ClusterDomain = clusterDomain,
+                PodManifestPath = string.IsNullOrEmpty(PodManifestPath) ? null : Path.GetFullPath(PodManifestPath),
             },
             PauseImage = PauseImage,
             ContainerRuntimeEndpoint = ContainerRuntimeEndpoint,

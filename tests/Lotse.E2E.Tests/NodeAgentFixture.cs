@@ -37,8 +37,12 @@ public sealed class NodeAgentFixture : IAsyncLifetime
         _host = HostState.Capture();
         await Guard.InstallAsync();
         await TestImages.WriteBusyboxAsync(Server.DataDir);
-        await Server.StartAsync("--node-name", NodeName);
+        Directory.CreateDirectory(ManifestDir);
+        await Server.StartAsync("--node-name", NodeName, "--pod-manifest-path", ManifestDir);
     }
+
+    /// <summary>The node's <c>--pod-manifest-path</c> (static pods).</summary>
+    public string ManifestDir => Path.Combine(Server.DataDir, "manifests");
 
     public Kubectl Kubectl()
     {

@@ -26,7 +26,7 @@ public sealed class NodeAgentFactAttribute : FactAttribute
 /// containerd dying under running pods.
 /// </summary>
 [Collection(NodeAgentsGroup.Name)]
-public sealed class NodeAgentTests(NodeAgentFixture fixture) : IClassFixture<NodeAgentFixture>
+public sealed partial class NodeAgentTests(NodeAgentFixture fixture) : IClassFixture<NodeAgentFixture>
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
     private readonly Kubectl _kubectl = fixture.Kubectl();

@@ -6,6 +6,7 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 using Lotse.Agent.Cri.V1;
+using Lotse.Agent.Kubelet.Volumes;
 using Lotse.Client.Events;
 using Lotse.Client.Informers;
 using Microsoft.Extensions.Logging;
@@ -16,6 +17,7 @@ public sealed partial class Kubelet
 {
     private static readonly TimeSpan InitialBackoff = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan VolumeResync = TimeSpan.FromSeconds(10);
 
     /// <summary>What the agent remembers of a pod between syncs.</summary>
     private sealed class PodState(string uid)
@@ -29,6 +31,12 @@ public sealed partial class Kubelet
         public Dictionary<string, (TimeSpan Delay, DateTimeOffset Since)> Backoff { get; } = new(StringComparer.Ordinal);
 
         public string? LastStatus { get; set; }
+
+        /// <summary>The pod's volumes as last set up (null until they first were).</summary>
+        public IReadOnlyDictionary<string, PodVolume>? Volumes { get; set; }
+
+        /// <summary>The FailedMount retry delay (2 s doubling to 2 min, as the kubelet's volume manager).</summary>
+        public TimeSpan MountBackoff { get; set; }
     }
 
     /// <summary>Brings one pod's runtime state to its spec and reports its status; returns when to look again, if the pod needs it.</summary>
@@ -67,6 +75,19 @@ public sealed partial class Kubelet
 
         TimeSpan? again = null;
         void LookAgainIn(TimeSpan delay) => again = again is { } current && current < delay ? current : delay;
+
+        if (!await SetUpVolumesAsync(pod, runtime, state, cancellationToken))
+        {
+            await WriteStatusAsync(pod, runtime, state, cancellationToken);
+            state.MountBackoff = state.MountBackoff == TimeSpan.Zero ? TimeSpan.FromSeconds(2) : TimeSpan.FromTicks(Math.Min(state.MountBackoff.Ticks * 2, TimeSpan.FromMinutes(2).Ticks));
+            return state.MountBackoff;
+        }
+
+        if (VolumeManager.NeedsResync(pod))
+        {
+            // configMap, secret, downwardAPI and projected contents follow their sources.
+            LookAgainIn(VolumeResync);
+        }
 
         if (runtime.Sandbox is not { State: PodSandboxState.SandboxReady })
         {
@@ -157,6 +178,25 @@ public sealed partial class Kubelet
         _probes.Sync(pod, key, runtime);
         await WriteStatusAsync(pod, runtime, state, cancellationToken);
         return again;
+    }
+
+    /// <summary>
+    /// Sets up (or refreshes) the pod's volumes; false, with a FailedMount event, while they cannot be
+    /// and the pod has not started on them yet (a running pod keeps its last good contents).
+    /// </summary>
+    private async Task<bool> SetUpVolumesAsync(V1Pod pod, PodRuntime runtime, PodState state, CancellationToken cancellationToken)
+    {
+        try
+        {
+            state.Volumes = await _volumes.SetUpAsync(pod, runtime.Sandbox?.Network?.Ip ?? string.Empty, cancellationToken);
+            state.MountBackoff = TimeSpan.Zero;
+            return true;
+        }
+        catch (VolumeSetupException e)
+        {
+            _events.Record(pod, EventRecorder.Warning, "FailedMount", e.Message);
+            return state.Volumes is not null && runtime.Sandbox is { State: PodSandboxState.SandboxReady };
+        }
     }
 
     /// <summary>Why the runtime's pod network is not ready, or null when it is.</summary>
@@ -268,7 +308,19 @@ public sealed partial class Kubelet
             return false;
         }
 
-        var config = RuntimeConfigs.Container(pod, container, attempt, env, container.Image);
+        List<Mount> mounts;
+        try
+        {
+            mounts = _volumes.Mounts(pod, container, state.Volumes ?? new Dictionary<string, PodVolume>(), sandbox.Network?.Ip ?? string.Empty);
+        }
+        catch (Exception e) when (e is VolumeSetupException or IOException or UnauthorizedAccessException)
+        {
+            state.Waiting[container.Name] = ("CreateContainerConfigError", e.Message);
+            _events.Record(pod, EventRecorder.Warning, "Failed", $"Error: {e.Message}", fieldPath: fieldPath);
+            return false;
+        }
+
+        var config = RuntimeConfigs.Container(pod, container, attempt, env, container.Image, mounts);
         Directory.CreateDirectory(Path.Combine(sandboxConfig.LogDirectory, container.Name));
         string id;
         try
@@ -443,6 +495,7 @@ public sealed partial class Kubelet
         }
 
         PodCgroups.Remove(uid);
+        _volumes.TearDown(uid);
         if (sandboxes.Items.FirstOrDefault() is { } any && Directory.Exists(_options.PodLogDir))
         {
             var logs = Path.Combine(_options.PodLogDir, $"{any.Metadata.Namespace}_{any.Metadata.Name}_{uid}");

@@ -7,6 +7,8 @@ using k8s;
 using k8s.Models;
 using Lotse.Agent.Cri;
 using Lotse.Agent.Cri.V1;
+using Lotse.Agent.Kubelet.StaticPods;
+using Lotse.Agent.Kubelet.Volumes;
 using Lotse.Agent.Node;
 using Lotse.Client.Events;
 using Lotse.Client.Informers;
@@ -34,6 +36,7 @@ public sealed partial class Kubelet : IDisposable
     private readonly Prober _probes;
     private readonly ConcurrentDictionary<string, PodState> _states = new(StringComparer.Ordinal);
     private readonly DNSConfig _hostDns;
+    private readonly VolumeManager _volumes;
     private Dictionary<string, ContainerState> _lastRelist = new(StringComparer.Ordinal);
     private string _runtimeVersion = "containerd://unknown";
     private string? _podCidr;
@@ -49,6 +52,7 @@ public sealed partial class Kubelet : IDisposable
         _events = new EventRecorder(client, "kubelet", options.NodeName, _logger, _time);
         _probes = new Prober(cri, _events, _logger, key => _queue.Add(key));
         _hostDns = HostDns();
+        _volumes = new VolumeManager(client, options.AgentDir, options.NodeIp, options.ClusterDomain, loggerFactory.CreateLogger("Lotse.Agent.Kubelet.Volumes"), _time);
         _pods = new Informer<V1Pod>(ListWatches.Pods(client, $"spec.nodeName={options.NodeName}"), loggerFactory.CreateLogger("Lotse.Agent.Kubelet.Pods"), _time);
         _pods.AddHandler(InformerHandler.ForAll<V1Pod>(pod => _queue.Add(ObjectKey.Of(pod))));
     }
@@ -69,6 +73,11 @@ public sealed partial class Kubelet : IDisposable
         LogStarted(_logger, _options.NodeName, _runtimeVersion);
         _started.TrySetResult();
         var workers = Enumerable.Range(0, 4).Select(_ => Task.Run(() => WorkAsync(cancellationToken), CancellationToken.None)).ToList();
+        if (_options.PodManifestPath is { } manifests)
+        {
+            var source = new StaticPodSource(_client, manifests, _options.NodeName, _logger, _time);
+            workers.Add(Task.Run(() => source.RunAsync(cancellationToken), CancellationToken.None));
+        }
         try
         {
             await Task.WhenAll([pods, LeaseAsync(cancellationToken), NodeStatusAsync(cancellationToken), RelistAsync(cancellationToken), .. workers]);
@@ -414,6 +423,13 @@ public sealed partial class Kubelet : IDisposable
                 LogOrphan(_logger, uid);
                 await RemovePodAsync(uid, TimeSpan.FromSeconds(2), cancellationToken);
             }
+        }
+
+        // Volume directories of pods that went while the agent was away.
+        var states = _states.Values.Select(s => s.Uid).ToHashSet(StringComparer.Ordinal);
+        foreach (var uid in _volumes.PodUids().Where(u => !known.Contains(u) && !states.Contains(u)).ToList())
+        {
+            _volumes.TearDown(uid);
         }
     }
 

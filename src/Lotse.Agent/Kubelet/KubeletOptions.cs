@@ -35,6 +35,9 @@ public sealed record KubeletOptions
     /// <summary>The version the node reports: the API server's (one binary).</summary>
     public string KubeletVersion { get; init; } = "v1.33.0+lotse";
 
+    /// <summary>--pod-manifest-path: a directory of static pod files the node runs (published as mirror pods).</summary>
+    public string? PodManifestPath { get; init; }
+
     public string CniConfDir => Path.Combine(AgentDir, "etc", "cni", "net.d");
 
     public string PodLogDir => Path.Combine(AgentDir, "logs", "pods");

@@ -79,7 +79,7 @@ internal static class RuntimeConfigs
     }
 
     /// <param name="env">The container's environment, resolved (see <see cref="Environment"/>).</param>
-    public static ContainerConfig Container(V1Pod pod, V1Container container, uint attempt, IReadOnlyList<KeyValuePair<string, string>> env, string image)
+    public static ContainerConfig Container(V1Pod pod, V1Container container, uint attempt, IReadOnlyList<KeyValuePair<string, string>> env, string image, IEnumerable<Mount>? mounts = null)
     {
         var config = new ContainerConfig
         {
@@ -100,6 +100,7 @@ internal static class RuntimeConfigs
         config.Command.AddRange((container.Command ?? []).Select(c => Expand(c, variables)));
         config.Args.AddRange((container.Args ?? []).Select(a => Expand(a, variables)));
         config.Envs.AddRange(env.Select(e => new Cri.V1.KeyValue { Key = e.Key, Value = e.Value }));
+        config.Mounts.AddRange(mounts ?? []);
         AddPodLabels(config.Labels, pod);
         config.Labels[ContainerNameLabel] = container.Name;
         return config;
@@ -359,7 +360,7 @@ internal static class RuntimeConfigs
         return result;
     }
 
-    private static string? FieldValue(V1Pod pod, string path, string nodeIp, string podIp) => path switch
+    internal static string? FieldValue(V1Pod pod, string path, string nodeIp, string podIp) => path switch
     {
         "metadata.name" => pod.Metadata.Name,
         "metadata.namespace" => pod.Metadata.NamespaceProperty,
@@ -375,7 +376,7 @@ internal static class RuntimeConfigs
         _ => null,
     };
 
-    private static string? ResourceValue(V1Pod pod, V1Container container, V1ResourceFieldSelector selector)
+    internal static string? ResourceValue(V1Pod pod, V1Container container, V1ResourceFieldSelector selector)
     {
         var target = selector.ContainerName is { Length: > 0 } name ? pod.Spec.Containers.FirstOrDefault(c => c.Name == name) ?? container : container;
         var (map, resource) = selector.Resource.StartsWith("limits.", StringComparison.Ordinal)

@@ -18,9 +18,11 @@ internal sealed class AgentFlags
 
     public Option<string?> ContainerRuntimeEndpoint { get; } = new("--container-runtime-endpoint") { Description = "Use this CRI socket instead of starting containerd" };
 
+    public Option<string?> PodManifestPath { get; } = new("--pod-manifest-path") { Description = "Directory of static pod files (YAML or JSON) this node runs, published as mirror pods" };
+
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { NodeName, NodeIp, NodeLabels, NodeTaints, PauseImage, ContainerRuntimeEndpoint })
+        foreach (var option in new Option[] { NodeName, NodeIp, NodeLabels, NodeTaints, PauseImage, ContainerRuntimeEndpoint, PodManifestPath })
         {
             command.Options.Add(option);
         }
@@ -34,5 +36,6 @@ internal sealed class AgentFlags
         NodeTaints = parsed.GetValue(NodeTaints) ?? [],
         PauseImage = parsed.GetValue(PauseImage)!,
         ContainerRuntimeEndpoint = parsed.GetValue(ContainerRuntimeEndpoint),
+        PodManifestPath = parsed.GetValue(PodManifestPath),
     };
 }

@@ -200,4 +200,48 @@ public sealed partial class NodeAgentTests
 
         Assert.Fail($"mirror pod {mirrorName} stays after its file was removed");
     }
+
+    [NodeAgentFact]
+    public async Task LocalPathClaims_AreProvisionedOnTheNode_AndOutliveTheirPods()
+    {
+        const string Claim = """
+            apiVersion: v1
+            kind: PersistentVolumeClaim
+            metadata: {name: notes}
+            spec:
+              accessModes: [ReadWriteOnce]
+              resources: {requests: {storage: 64Mi}}
+            """;
+        await ApplyAsync(Claim, "persistentvolumeclaim/notes created");
+        static string User(string name, string command) => $$"""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: {{name}}}
+            spec:
+              restartPolicy: Never
+              terminationGracePeriodSeconds: 2
+              containers:
+              - name: main
+                image: {{NodeAgentFixture.Busybox}}
+                command: ["sh", "-c", {{JsonSerializer.Serialize(command)}}]
+                volumeMounts: [{name: data, mountPath: /data}]
+              volumes: [{name: data, persistentVolumeClaim: {claimName: notes} }]
+            """;
+
+        // The first pod is scheduled, the claim provisioned on its node, and what it writes lands there.
+        await ApplyAsync(User("writer", "echo kept-across-pods > /data/note && echo written"), "pod/writer created");
+        await WaitForAsync("pod", "writer", p => p.GetProperty("status").GetProperty("phase").GetString() == "Succeeded");
+        var claim = await GetAsync("pvc", "notes");
+        Assert.Equal("Bound", claim.GetProperty("status").GetProperty("phase").GetString());
+        var uid = claim.GetProperty("metadata").GetProperty("uid").GetString();
+        var onHost = Path.Combine(fixture.Server.DataDir, "storage", $"pvc-{uid}_default_notes", "note");
+        Assert.Equal("kept-across-pods", (await File.ReadAllTextAsync(onHost)).Trim());
+
+        // A second pod reads it back.
+        Assert.Equal(0, (await _kubectl.RunAsync("delete", "pod", "writer")).ExitCode);
+        await ApplyAsync(User("reader", "cat /data/note"), "pod/reader created");
+        await LogsUntilAsync("reader", "kept-across-pods");
+        Assert.Equal(0, (await _kubectl.RunAsync("delete", "pod", "reader")).ExitCode);
+        Assert.Equal(0, (await _kubectl.RunAsync("delete", "pvc", "notes")).ExitCode);
+    }
 }

@@ -33,6 +33,7 @@ public sealed partial class PersistentVolumeBinder : Controller
     private readonly Informer<V1PersistentVolumeClaim> _claims;
     private readonly Informer<V1PersistentVolume> _volumes;
     private readonly Informer<V1StorageClass> _classes;
+    private readonly Informer<V1Pod> _pods;
 
     public PersistentVolumeBinder(InformerFactory informers, ILoggerFactory loggerFactory, TimeProvider? time = null, LocalPathOptions? options = null)
         : base("persistentvolume-binder", loggerFactory.CreateLogger<PersistentVolumeBinder>(), time)
@@ -43,6 +44,7 @@ public sealed partial class PersistentVolumeBinder : Controller
         _claims = informers.PersistentVolumeClaims();
         _volumes = informers.PersistentVolumes();
         _classes = informers.StorageClasses();
+        _pods = informers.Pods();
         _claims.AddHandler(InformerHandler.ForAll<V1PersistentVolumeClaim>(c =>
         {
             Queue.Add(ClaimPrefix + ObjectKey.Of(c));
@@ -66,10 +68,20 @@ public sealed partial class PersistentVolumeBinder : Controller
                 Queue.Add(ClaimPrefix + ObjectKey.Of(claim));
             }
         }));
+        _pods.AddHandler(new InformerHandler<V1Pod>(onAdd: pod =>
+        {
+            foreach (var volume in pod.Spec?.Volumes ?? [])
+            {
+                if (volume.PersistentVolumeClaim?.ClaimName is { } claimName && !string.IsNullOrEmpty(pod.Spec?.NodeName))
+                {
+                    Queue.Add(ClaimPrefix + ObjectKey.Of(pod.Metadata.NamespaceProperty, claimName));
+                }
+            }
+        }));
         Queue.Add(EnsureClassKey);
     }
 
-    protected override IEnumerable<IInformer> Informers => [_claims, _volumes, _classes];
+    protected override IEnumerable<IInformer> Informers => [_claims, _volumes, _classes, _pods];
 
     protected override async Task<Reconciled> ReconcileAsync(string key, CancellationToken cancellationToken)
     {
@@ -141,7 +153,7 @@ public sealed partial class PersistentVolumeBinder : Controller
         var className = claim.Spec.StorageClassName ?? string.Empty;
         var storageClass = className.Length == 0 ? null : _classes.Get(className);
         var waits = storageClass?.VolumeBindingMode == "WaitForFirstConsumer";
-        var selectedNode = claim.Metadata.Annotations?.TryGetValue(SelectedNodeAnnotation, out var node) == true ? node : null;
+        var selectedNode = claim.Metadata.Annotations?.TryGetValue(SelectedNodeAnnotation, out var node) == true ? node : NodeOfAScheduledUser(claim);
         if ((!waits || selectedNode is not null) && BestMatch(claim) is { } match)
         {
             await BindAsync(match, claim, cancellationToken);
@@ -174,6 +186,13 @@ public sealed partial class PersistentVolumeBinder : Controller
             _events.Record(claim, EventRecorder.Normal, "FailedBinding", "no persistent volumes available for this claim and no storage class is set");
         }
     }
+
+    /// <summary>A pod placed without the scheduler (spec.nodeName set by its author) names the node itself.</summary>
+    private string? NodeOfAScheduledUser(V1PersistentVolumeClaim claim) =>
+        _pods.ByNamespace(claim.Metadata.NamespaceProperty)
+            .Where(p => p.Spec?.NodeName is { Length: > 0 } && p.Spec.Volumes?.Any(v => v.PersistentVolumeClaim?.ClaimName == claim.Metadata.Name) == true)
+            .Select(p => p.Spec.NodeName)
+            .FirstOrDefault();
 
     private V1StorageClass? DefaultClass() =>
         _classes.List().Where(c => c.Metadata.Annotations?.TryGetValue(DefaultClassAnnotation, out var isDefault) == true && isDefault == "true")

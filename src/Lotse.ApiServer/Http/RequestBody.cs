@@ -61,10 +61,23 @@ public static class RequestBody
         return (semicolon < 0 ? contentType : contentType[..semicolon]).Trim().ToLowerInvariant();
     }
 
-    /// <summary>Reads an object body (create, update): JSON or YAML.</summary>
+    /// <summary>Reads an object body (create, update): JSON, YAML, or Kubernetes protobuf (what kubectl ≥ 1.32 sends for built-in kinds).</summary>
     public static async Task<JsonObject> ReadObjectAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         var mediaType = MediaType(request);
+        if (mediaType == "application/vnd.kubernetes.protobuf")
+        {
+            var body = await ReadBytesAsync(request, cancellationToken);
+            try
+            {
+                return Protobuf.KubeProtobuf.Decode(body);
+            }
+            catch (FormatException e)
+            {
+                throw StatusException.BadRequest($"the protobuf body could not be decoded: {e.Message}");
+            }
+        }
+
         if (mediaType is not ("application/json" or "application/yaml" or "application/x-yaml" or "text/yaml"))
         {
             throw UnsupportedMediaType(mediaType);
@@ -76,7 +89,7 @@ public static class RequestBody
     }
 
     public static StatusException UnsupportedMediaType(string mediaType) =>
-        StatusException.UnsupportedMediaType($"the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got \"{mediaType}\")");
+        StatusException.UnsupportedMediaType($"the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got \"{mediaType}\")");
 
     /// <summary>Parses JSON (or YAML) into nodes; malformed input is a 400 worded like kubernetes' decoder.</summary>
     public static JsonNode? Parse(byte[] bytes, bool json)

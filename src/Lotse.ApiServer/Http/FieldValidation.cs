@@ -29,8 +29,12 @@ internal static class FieldValidation
         };
     }
 
-    /// <summary>Prunes <paramref name="obj"/> to the kind's fields and reports what went; <paramref name="known"/> are unknown fields already stored, not reported again.</summary>
-    public static void Apply(HttpContext context, ResourceDefinition resource, JsonObject obj, string mode, IReadOnlyCollection<string>? known = null)
+    /// <summary>
+    /// Prunes <paramref name="obj"/> to the kind's fields and reports what went. For a patch,
+    /// <paramref name="stored"/> is the object before it: unknown fields it already carried (written
+    /// before validation existed) are dropped but not reported — looked for only when there are any.
+    /// </summary>
+    public static void Apply(HttpContext context, ResourceDefinition resource, JsonObject obj, string mode, JsonObject? stored = null)
     {
         if (KnownFields.ModelOf(resource.Group, resource.Version, resource.Kind) is not { } model)
         {
@@ -38,9 +42,10 @@ internal static class FieldValidation
         }
 
         var unknown = KnownFields.Prune(obj, model);
-        if (known is not null)
+        if (unknown.Count > 0 && stored is not null)
         {
-            unknown.RemoveAll(known.Contains);
+            var old = KnownFields.Prune((JsonObject)stored.DeepClone(), model);
+            unknown.RemoveAll(old.Contains);
         }
 
         if (unknown.Count == 0 || mode == Ignore)
@@ -64,10 +69,4 @@ internal static class FieldValidation
             }
         }
     }
-
-    /// <summary>The unknown fields an object already carries (written before validation existed), found on a copy.</summary>
-    public static IReadOnlyCollection<string> AlreadyStored(ResourceDefinition resource, JsonObject? current) =>
-        current is not null && KnownFields.ModelOf(resource.Group, resource.Version, resource.Kind) is { } model
-            ? KnownFields.Prune((JsonObject)current.DeepClone(), model)
-            : [];
 }

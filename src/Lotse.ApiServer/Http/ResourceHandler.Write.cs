@@ -46,7 +46,7 @@ public sealed partial class ResourceHandler
             var patched = patcher.Apply(current ?? throw StatusException.NotFound(scope.Resource.GroupResource, scope.Name!));
             if (scope.Subresource is null)
             {
-                FieldValidation.Apply(context, scope.Resource, patched, mode, FieldValidation.AlreadyStored(scope.Resource, current.Object));
+                FieldValidation.Apply(context, scope.Resource, patched, mode, current.Object);
             }
 
             return patched;

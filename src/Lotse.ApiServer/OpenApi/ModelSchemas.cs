@@ -1,6 +1,4 @@
-using System.Reflection;
 using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using k8s.Models;
 using Lotse.ApiServer.Patching;
@@ -68,7 +66,7 @@ internal sealed partial class ModelSchemas(bool v3)
             _patches[type] = patch;
         }
 
-        foreach (var (json, propertyType) in Properties(type))
+        foreach (var (json, propertyType) in KnownFields.Properties(type))
         {
             if (ModelBehind(propertyType) is { } inner)
             {
@@ -83,7 +81,7 @@ internal sealed partial class ModelSchemas(bool v3)
     {
         var patch = _patches.GetValueOrDefault(type, PatchSchema.Empty);
         var properties = new JsonObject();
-        foreach (var (json, propertyType) in Properties(type))
+        foreach (var (json, propertyType) in KnownFields.Properties(type))
         {
             var property = PropertySchema(propertyType, pending);
             var field = patch.Field(json);
@@ -148,17 +146,17 @@ internal sealed partial class ModelSchemas(bool v3)
             return new JsonObject { ["type"] = "string" };
         }
 
-        if (ElementOf(type, typeof(IDictionary<,>), 1) is { } value)
+        if (KnownFields.ElementOf(type, typeof(IDictionary<,>), 1) is { } value)
         {
             return new JsonObject { ["type"] = "object", ["additionalProperties"] = PropertySchema(value, pending) };
         }
 
-        if (ElementOf(type, typeof(IList<>), 0) is { } item)
+        if (KnownFields.ElementOf(type, typeof(IList<>), 0) is { } item)
         {
             return new JsonObject { ["type"] = "array", ["items"] = PropertySchema(item, pending) };
         }
 
-        if (IsModel(type))
+        if (KnownFields.IsModel(type))
         {
             pending.Enqueue(type);
             return new JsonObject { ["$ref"] = Ref(NameOf(type)) };
@@ -188,38 +186,18 @@ internal sealed partial class ModelSchemas(bool v3)
     private static Type? ModelBehind(Type type)
     {
         type = Nullable.GetUnderlyingType(type) ?? type;
-        if (ElementOf(type, typeof(IDictionary<,>), 1) is { } value)
+        if (KnownFields.ElementOf(type, typeof(IDictionary<,>), 1) is { } value)
         {
             return ModelBehind(value);
         }
 
-        if (ElementOf(type, typeof(IList<>), 0) is { } item)
+        if (KnownFields.ElementOf(type, typeof(IList<>), 0) is { } item)
         {
             return ModelBehind(item);
         }
 
-        return IsModel(type) ? type : null;
+        return KnownFields.IsModel(type) ? type : null;
     }
-
-    private static bool IsModel(Type type) =>
-        type.IsClass && type.Namespace == "k8s.Models" && type != typeof(IntOrString) && type != typeof(ResourceQuantity)
-        && !type.IsAssignableTo(typeof(System.Collections.IEnumerable));
-
-    private static Type? ElementOf(Type type, Type generic, int argument)
-    {
-        if (type.IsGenericType && type.GetGenericTypeDefinition() == generic)
-        {
-            return type.GetGenericArguments()[argument];
-        }
-
-        return type.GetInterfaces().FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == generic)?.GetGenericArguments()[argument];
-    }
-
-    private static IEnumerable<(string Json, Type Type)> Properties(Type type) =>
-        type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
-            .Select(p => (Name: p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name, p.PropertyType))
-            .Where(p => p.Name is not null)
-            .Select(p => (p.Name!, p.PropertyType));
 
     private static string StrategyText(PatchStrategy strategy) =>
         string.Join(",", new[] { (PatchStrategy.Merge, "merge"), (PatchStrategy.RetainKeys, "retainKeys"), (PatchStrategy.Replace, "replace") }

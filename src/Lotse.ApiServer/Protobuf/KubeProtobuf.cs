@@ -129,12 +129,9 @@ public static class KubeProtobuf
                 continue;
             }
 
+            // Go's omitempty: a zero scalar stays out of the JSON unless the field is kept (a pointer, no omitempty).
             var node = Value(reader, field, wire, table);
-            if (node is null && !field.Keep)
-            {
-                target.Remove(field.JsonName);
-            }
-            else if (field.Keep || !IsZero(node))
+            if (field.Keep || !IsZero(node))
             {
                 target[field.JsonName] = node;
             }

@@ -16,7 +16,7 @@ namespace Lotse.ApiServer.Validation;
 public static class KnownFields
 {
     private static readonly Lazy<Dictionary<(string Group, string Version, string Kind), Type>> Models = new(FindModels);
-    private static readonly ConcurrentDictionary<Type, Dictionary<string, Type>> Properties = new();
+    private static readonly ConcurrentDictionary<Type, Dictionary<string, Type>> PropertyCache = new();
 
     /// <summary>The typed model of a built-in kind, or null (custom resources, kinds the client lacks).</summary>
     public static Type? ModelOf(string group, string version, string kind) =>
@@ -32,7 +32,7 @@ public static class KnownFields
 
     private static void Walk(JsonObject obj, Type model, string path, List<string> unknown)
     {
-        var properties = PropertiesOf(model);
+        var properties = Properties(model);
         foreach (var (name, value) in obj.ToList())
         {
             var here = path.Length == 0 ? name : $"{path}.{name}";
@@ -54,14 +54,14 @@ public static class KnownFields
         {
             Walk(child, type, path, unknown);
         }
-        else if (value is JsonArray items && ElementOf(type, typeof(IList<>)) is { } element)
+        else if (value is JsonArray items && ElementOf(type, typeof(IList<>), 0) is { } element)
         {
             for (var i = 0; i < items.Count; i++)
             {
                 Descend(items[i], element, $"{path}[{i}]", unknown);
             }
         }
-        else if (value is JsonObject map && DictionaryValueOf(type) is { } valueType && IsModel(valueType))
+        else if (value is JsonObject map && ElementOf(type, typeof(IDictionary<,>), 1) is { } valueType && IsModel(valueType))
         {
             foreach (var (key, entry) in map)
             {
@@ -71,18 +71,23 @@ public static class KnownFields
     }
 
     /// <summary>A typed model whose fields are known (not IntOrString, Quantity or free-form JSON).</summary>
-    private static bool IsModel(Type type) =>
+    internal static bool IsModel(Type type) =>
         type.IsClass && type.Namespace == "k8s.Models" && type != typeof(IntOrString) && type != typeof(ResourceQuantity)
         && !type.IsAssignableTo(typeof(System.Collections.IEnumerable));
 
-    private static Type? ElementOf(Type type, Type generic) =>
-        type.IsGenericType && type.GetGenericTypeDefinition() == generic ? type.GetGenericArguments()[0]
-        : type.GetInterfaces().FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == generic)?.GetGenericArguments()[0];
+    /// <summary>The element type of a list (<c>IList&lt;T&gt;</c>, argument 0) or the value type of a map (<c>IDictionary&lt;K,V&gt;</c>, argument 1).</summary>
+    internal static Type? ElementOf(Type type, Type generic, int argument)
+    {
+        if (type.IsGenericType && type.GetGenericTypeDefinition() == generic)
+        {
+            return type.GetGenericArguments()[argument];
+        }
 
-    private static Type? DictionaryValueOf(Type type) =>
-        type.IsGenericType && type.GetGenericTypeDefinition() == typeof(IDictionary<,>) ? type.GetGenericArguments()[1] : null;
+        return type.GetInterfaces().FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == generic)?.GetGenericArguments()[argument];
+    }
 
-    private static Dictionary<string, Type> PropertiesOf(Type model) => Properties.GetOrAdd(model, static t =>
+    /// <summary>A model's fields by JSON name, with their types (cached per type).</summary>
+    internal static Dictionary<string, Type> Properties(Type model) => PropertyCache.GetOrAdd(model, static t =>
         t.GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Select(p => (Name: p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name, p.PropertyType))
             .Where(p => p.Name is not null)

@@ -42,7 +42,7 @@ internal sealed class Conditions(IList<V2HorizontalPodAutoscalerCondition>? curr
     {
         ["type"] = c.Type,
         ["status"] = c.Status,
-        ["lastTransitionTime"] = c.LastTransitionTime?.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
+        ["lastTransitionTime"] = c.LastTransitionTime is { } at ? Runtime.KubeTime.Format(at) : null,
         ["reason"] = c.Reason,
         ["message"] = c.Message,
     })]);

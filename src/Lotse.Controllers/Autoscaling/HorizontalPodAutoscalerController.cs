@@ -56,15 +56,7 @@ public sealed partial class HorizontalPodAutoscalerController : Controller
         var conditions = new Conditions(hpa.Status?.Conditions, now);
         var target = hpa.Spec.ScaleTargetRef;
         var scale = TargetScale.For(_client, target, hpa.Metadata.NamespaceProperty);
-        V1Scale? current;
-        try
-        {
-            current = scale is null ? null : await scale.ReadAsync(cancellationToken);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            current = null;
-        }
+        var current = scale is null ? null : await ApiCalls.ReadOrNullAsync(scale.ReadAsync(cancellationToken));
 
         if (current is null)
         {
@@ -141,7 +133,7 @@ public sealed partial class HorizontalPodAutoscalerController : Controller
         };
         if (scaled is not null)
         {
-            status["lastScaleTime"] = scaled.Value.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+            status["lastScaleTime"] = KubeTime.Format(scaled.Value);
         }
 
         var unchanged = hpa.Status is { } old && old.CurrentReplicas == current && old.DesiredReplicas == desired && scaled is null

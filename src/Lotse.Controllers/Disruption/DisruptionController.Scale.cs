@@ -95,26 +95,13 @@ public sealed partial class DisruptionController
 
                 return (replicaSet.Metadata.Uid, replicaSet.Spec?.Replicas ?? 1);
             case ("StatefulSet", "apps"):
-                var set = await ReadAsync(() => _client.AppsV1.ReadNamespacedStatefulSetAsync(owner.Name, ns, cancellationToken: cancellationToken));
+                var set = await ApiCalls.ReadOrNullAsync(_client.AppsV1.ReadNamespacedStatefulSetAsync(owner.Name, ns, cancellationToken: cancellationToken));
                 return set is null || set.Metadata.Uid != owner.Uid ? null : (set.Metadata.Uid, set.Spec?.Replicas ?? 1);
             case ("ReplicationController", "v1"):
-                var rc = await ReadAsync(() => _client.CoreV1.ReadNamespacedReplicationControllerAsync(owner.Name, ns, cancellationToken: cancellationToken));
+                var rc = await ApiCalls.ReadOrNullAsync(_client.CoreV1.ReadNamespacedReplicationControllerAsync(owner.Name, ns, cancellationToken: cancellationToken));
                 return rc is null || rc.Metadata.Uid != owner.Uid ? null : (rc.Metadata.Uid, rc.Spec?.Replicas ?? 1);
             default:
                 return null;
-        }
-    }
-
-    private static async Task<T?> ReadAsync<T>(Func<Task<T>> read)
-        where T : class
-    {
-        try
-        {
-            return await read();
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
         }
     }
 }

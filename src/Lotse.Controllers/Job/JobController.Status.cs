@@ -10,7 +10,7 @@ public sealed partial class JobController
 {
     private static int? NullIfZero(int value) => value == 0 ? null : value;
 
-    private static string Timestamp(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+    private static string Timestamp(DateTimeOffset time) => KubeTime.Format(time);
 
     private static JsonObject Condition(string type, string reason, string message, DateTimeOffset now, string status = "True") => new()
     {

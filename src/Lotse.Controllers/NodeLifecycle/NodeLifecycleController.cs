@@ -103,7 +103,7 @@ public sealed partial class NodeLifecycleController : Controller
     /// <summary>kube's tryUpdateNodeHealth: every kubelet condition Unknown, then the node's pods not ready.</summary>
     private async Task MarkUnknownAsync(V1Node node, V1NodeCondition? ready, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var stamp = NodeTime(now);
+        var stamp = KubeTime.Format(now);
         var conditions = new JsonArray();
         foreach (var condition in node.Status?.Conditions ?? [])
         {
@@ -117,7 +117,7 @@ public sealed partial class NodeLifecycleController : Controller
             {
                 ["type"] = condition.Type,
                 ["status"] = "Unknown",
-                ["lastHeartbeatTime"] = condition.LastHeartbeatTime is { } beat ? NodeTime(Utc(beat)) : null,
+                ["lastHeartbeatTime"] = condition.LastHeartbeatTime is { } beat ? KubeTime.Format(Utc(beat)) : null,
                 ["lastTransitionTime"] = stamp,
                 ["reason"] = "NodeStatusUnknown",
                 ["message"] = "Kubelet stopped posting node status.",
@@ -130,7 +130,7 @@ public sealed partial class NodeLifecycleController : Controller
             {
                 ["type"] = type,
                 ["status"] = "Unknown",
-                ["lastHeartbeatTime"] = node.Metadata.CreationTimestamp is { } created ? NodeTime(Utc(created)) : stamp,
+                ["lastHeartbeatTime"] = node.Metadata.CreationTimestamp is { } created ? KubeTime.Format(Utc(created)) : stamp,
                 ["lastTransitionTime"] = stamp,
                 ["reason"] = "NodeStatusNeverUpdated",
                 ["message"] = "Kubelet never posted node status.",
@@ -170,7 +170,7 @@ public sealed partial class NodeLifecycleController : Controller
                 if (condition.Type == "Ready")
                 {
                     json["status"] = "False";
-                    json["lastTransitionTime"] = NodeTime(now);
+                    json["lastTransitionTime"] = KubeTime.Format(now);
                 }
 
                 updated.Add(json);
@@ -188,8 +188,6 @@ public sealed partial class NodeLifecycleController : Controller
     private static DateTimeOffset Utc(DateTime time) => new(DateTime.SpecifyKind(time, DateTimeKind.Utc));
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
-
-    private static string NodeTime(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>When this controller last saw the node's heartbeat or Lease move, and what they were then.</summary>
     private sealed record Health(DateTimeOffset Probe, DateTime? Heartbeat, DateTime? Renewed);

@@ -114,18 +114,9 @@ public sealed partial class PersistentVolumeBinder
         }
     }
 
-    private async Task<bool> StillThereAsync(V1ObjectReference reference, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var live = await _client.CoreV1.ReadNamespacedPersistentVolumeClaimAsync(reference.Name, reference.NamespaceProperty, cancellationToken: cancellationToken);
-            return reference.Uid is null || live.Metadata.Uid == reference.Uid;
-        }
-        catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
-        {
-            return false;
-        }
-    }
+    private async Task<bool> StillThereAsync(V1ObjectReference reference, CancellationToken cancellationToken) =>
+        await ApiCalls.ReadOrNullAsync(_client.CoreV1.ReadNamespacedPersistentVolumeClaimAsync(reference.Name, reference.NamespaceProperty, cancellationToken: cancellationToken)) is { } live
+        && (reference.Uid is null || live.Metadata.Uid == reference.Uid);
 
     /// <summary>
     /// The local-path provisioner: a hostPath volume <c>pvc-&lt;uid&gt;</c> at

@@ -82,7 +82,7 @@ public sealed partial class PodGcController : Controller
         foreach (var node in missing)
         {
             var since = _missingSince.GetOrAdd(node, now);
-            if (now - since < _options.Quarantine || await NodeExistsAsync(node, cancellationToken))
+            if (now - since < _options.Quarantine || await ApiCalls.ReadOrNullAsync(_client.CoreV1.ReadNodeAsync(node, cancellationToken: cancellationToken)) is not null)
             {
                 continue;
             }
@@ -96,19 +96,6 @@ public sealed partial class PodGcController : Controller
             }
 
             _missingSince.TryRemove(node, out _);
-        }
-    }
-
-    private async Task<bool> NodeExistsAsync(string name, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _client.CoreV1.ReadNodeAsync(name, cancellationToken: cancellationToken);
-            return true;
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return false;
         }
     }
 

@@ -19,6 +19,20 @@ public static class ApiCalls
         }
     }
 
+    /// <summary>Reads an object that may be gone: null when the API says 404.</summary>
+    public static async Task<T?> ReadOrNullAsync<T>(Task<T> read)
+        where T : class
+    {
+        try
+        {
+            return await read;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Runs a write whose object may already be gone; gone is what the caller wanted or no longer cares about.</summary>
     public static async Task IgnoreNotFoundAsync(Task write)
     {

@@ -23,7 +23,7 @@ public static class DisruptionTarget
         {
             ["type"] = "DisruptionTarget",
             ["status"] = "True",
-            ["lastTransitionTime"] = now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
+            ["lastTransitionTime"] = KubeTime.Format(now),
             ["reason"] = reason,
             ["message"] = message,
         });

@@ -42,17 +42,8 @@ public sealed partial class TtlAfterFinishedController : Controller
             return Reconciled.After(remaining);
         }
 
-        V1Job fresh;
-        try
-        {
-            fresh = await _client.BatchV1.ReadNamespacedJobAsync(cached.Metadata.Name, cached.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return Reconciled.Done;
-        }
-
-        var left = Remaining(fresh);
+        var fresh = await ApiCalls.ReadOrNullAsync(_client.BatchV1.ReadNamespacedJobAsync(cached.Metadata.Name, cached.Metadata.NamespaceProperty, cancellationToken: cancellationToken));
+        var left = fresh is null ? null : Remaining(fresh);
         if (left is null)
         {
             return Reconciled.Done;
@@ -63,7 +54,7 @@ public sealed partial class TtlAfterFinishedController : Controller
             return Reconciled.After(left.Value);
         }
 
-        LogExpired(Logger, fresh.Metadata.NamespaceProperty, fresh.Metadata.Name);
+        LogExpired(Logger, fresh!.Metadata.NamespaceProperty, fresh.Metadata.Name);
         await ApiCalls.IgnoreNotFoundAsync(_client.BatchV1.DeleteNamespacedJobAsync(fresh.Metadata.Name, fresh.Metadata.NamespaceProperty, new V1DeleteOptions
         {
             PropagationPolicy = "Background",

@@ -141,19 +141,10 @@ internal sealed partial class VolumeManager(IKubernetes client, string agentDir,
 
     private async Task ConfigMapAsync(V1Pod pod, string name, IList<V1KeyToPath>? items, bool optional, int mode, Dictionary<string, FilePayload> payload, CancellationToken cancellationToken)
     {
-        V1ConfigMap? configMap;
-        try
+        var configMap = await SourceAsync(client.CoreV1.ReadNamespacedConfigMapAsync(name, pod.Metadata.NamespaceProperty, cancellationToken: cancellationToken), "configmap", name, optional);
+        if (configMap is null)
         {
-            configMap = await client.CoreV1.ReadNamespacedConfigMapAsync(name, pod.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            if (optional)
-            {
-                return;
-            }
-
-            throw new VolumeSetupException($"configmap \"{name}\" not found", e);
+            return;
         }
 
         var data = new Dictionary<string, byte[]>(StringComparer.Ordinal);
@@ -172,22 +163,27 @@ internal sealed partial class VolumeManager(IKubernetes client, string agentDir,
 
     private async Task SecretAsync(V1Pod pod, string name, IList<V1KeyToPath>? items, bool optional, int mode, Dictionary<string, FilePayload> payload, CancellationToken cancellationToken)
     {
-        V1Secret? secret;
-        try
+        var secret = await SourceAsync(client.CoreV1.ReadNamespacedSecretAsync(name, pod.Metadata.NamespaceProperty, cancellationToken: cancellationToken), "secret", name, optional);
+        if (secret is null)
         {
-            secret = await client.CoreV1.ReadNamespacedSecretAsync(name, pod.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            if (optional)
-            {
-                return;
-            }
-
-            throw new VolumeSetupException($"secret \"{name}\" not found", e);
+            return;
         }
 
         Project(new Dictionary<string, byte[]>(secret.Data ?? new Dictionary<string, byte[]>(), StringComparer.Ordinal), items, optional, mode, payload, "references non-existent secret key");
+    }
+
+    /// <summary>A configMap or secret a volume draws from: null when it is missing and optional, kube's "not found" failure when it is required.</summary>
+    private static async Task<T?> SourceAsync<T>(Task<T> read, string what, string name, bool optional)
+        where T : class
+    {
+        try
+        {
+            return await read;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return optional ? null : throw new VolumeSetupException($"{what} \"{name}\" not found", e);
+        }
     }
 
     private static void Project(Dictionary<string, byte[]> data, IList<V1KeyToPath>? items, bool optional, int mode, Dictionary<string, FilePayload> payload, string missingKey)

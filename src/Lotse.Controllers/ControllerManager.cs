@@ -8,7 +8,7 @@ namespace Lotse.Controllers;
 
 /// <summary>
 /// The controller manager: every control loop over one set of shared informers, as a client of the
-/// API server like any other. (Leader election joins with the HA issue; one server runs the loops today.)
+/// API server like any other. (Leader election is the composition root's: see Lotse.Server's ControlLoops.)
 /// </summary>
 public sealed class ControllerManager : IDisposable
 {
@@ -31,6 +31,9 @@ public sealed class ControllerManager : IDisposable
             new ReplicaSetController(_informers, loggerFactory, time, kind: ReplicatedKind.ReplicationControllers(_informers)),
             new Deployment.DeploymentController(_informers, loggerFactory, time),
             new Job.JobController(_informers, loggerFactory, time),
+            new CronJob.CronJobController(_informers, loggerFactory, time),
+            new StatefulSet.StatefulSetController(_informers, loggerFactory, time),
+            new DaemonSet.DaemonSetController(_informers, loggerFactory, time),
             new Disruption.DisruptionController(_informers, loggerFactory, time),
             new GarbageCollector.GarbageCollector(_informers, loggerFactory, time),
             new Endpoints.EndpointsController(_informers, loggerFactory, time),

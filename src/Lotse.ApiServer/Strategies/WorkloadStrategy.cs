@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Lotse.ApiServer.Errors;
 using Lotse.ApiServer.Registry;
 using Lotse.ApiServer.Selectors;
+using Lotse.Client.Cron;
 using static Lotse.ApiServer.Strategies.JsonEdit;
 
 namespace Lotse.ApiServer.Strategies;
@@ -134,10 +135,7 @@ internal sealed class WorkloadStrategy(string kind) : ResourceStrategy
         var specPath = FieldPath.Root("spec");
         if (kind == "CronJob")
         {
-            if (string.IsNullOrWhiteSpace(Str(spec, "schedule")))
-            {
-                errors.Add(FieldError.Required(specPath.Child("schedule"), string.Empty));
-            }
+            ValidateSchedule(spec, specPath, errors);
         }
 
         if (spec?["replicas"].AsInt64() is { } count && count < 0)
@@ -179,6 +177,42 @@ internal sealed class WorkloadStrategy(string kind) : ResourceStrategy
             if (!LabelSelector.FromLabelSelectorJson(selector).Matches(labels))
             {
                 errors.Add(FieldError.Invalid(templatePath.Child("metadata").Child("labels"), new JsonObject(labels.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))), "`selector` does not match template `labels`"));
+            }
+        }
+    }
+
+    /// <summary>A CronJob's schedule parses as cron does, without a TZ prefix; its time zone is one the system knows (kube's validateScheduleFormat and validateTimeZone).</summary>
+    private static void ValidateSchedule(JsonObject? spec, FieldPath specPath, List<FieldError> errors)
+    {
+        var schedule = Str(spec, "schedule");
+        if (string.IsNullOrWhiteSpace(schedule))
+        {
+            errors.Add(FieldError.Required(specPath.Child("schedule"), string.Empty));
+        }
+        else if (schedule.Contains("TZ=", StringComparison.Ordinal))
+        {
+            errors.Add(FieldError.Invalid(specPath.Child("schedule"), schedule, "cannot use TZ or CRON_TZ in schedule, use timeZone field instead"));
+        }
+        else if (!CronSchedule.TryParse(schedule, out _, out var error))
+        {
+            errors.Add(FieldError.Invalid(specPath.Child("schedule"), schedule, error));
+        }
+
+        if (spec?["timeZone"] is { } node && node.GetValueKind() == System.Text.Json.JsonValueKind.String)
+        {
+            var zone = node.GetValue<string>();
+            var path = specPath.Child("timeZone");
+            if (zone.Length == 0)
+            {
+                errors.Add(FieldError.Invalid(path, zone, "timeZone must be nil or non-empty string"));
+            }
+            else if (zone.Equals("Local", StringComparison.OrdinalIgnoreCase))
+            {
+                errors.Add(FieldError.Invalid(path, zone, "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones"));
+            }
+            else if (!TimeZoneInfo.TryFindSystemTimeZoneById(zone, out _))
+            {
+                errors.Add(FieldError.Invalid(path, zone, $"unknown time zone {zone}"));
             }
         }
     }

@@ -153,7 +153,7 @@ public static class BuiltInTables
             NameColumn(),
             C("Schedule", "string", (o, _) => J.Str(o, "spec.schedule") ?? string.Empty),
             C("Timezone", "string", (o, _) => J.OrNone(J.Str(o, "spec.timeZone"))),
-            C("Suspend", "boolean", (o, _) => J.Bool(o, "spec.suspend")),
+            C("Suspend", "boolean", (o, _) => J.At(o, "spec.suspend") is null ? "<unset>" : J.Bool(o, "spec.suspend") ? "True" : "False"),
             C("Active", "integer", (o, _) => (long)J.Objects(o, "status.active").Count()),
             C("Last Schedule", "string", (o, n) => J.Str(o, "status.lastScheduleTime") is { } t ? HumanDuration.Since(t, n) : "<none>"),
             AgeColumn(),
@@ -323,31 +323,17 @@ public static class BuiltInTables
             .Select(kv => $"{kv.Key}: {J.Str(quota, "status.used." + kv.Key) ?? "0"}/{kv.Value}"));
     }
 
+    /// <summary>kube's printJob status: the decisive condition first, whatever order the conditions are in.</summary>
     private static string JobStatus(JsonObject job)
     {
-        foreach (var condition in J.Objects(job, "status.conditions"))
-        {
-            if (J.Str(condition, "status") != "True")
-            {
-                continue;
-            }
-
-            switch (J.Str(condition, "type"))
-            {
-                case "Complete":
-                    return "Complete";
-                case "Failed":
-                    return "Failed";
-                case "Suspended":
-                    return "Suspended";
-                case "FailureTarget":
-                    return "FailureTarget";
-                case "SuccessCriteriaMet":
-                    return "SuccessCriteriaMet";
-            }
-        }
-
-        return J.At(job, "metadata.deletionTimestamp") is not null ? "Terminating" : "Running";
+        var conditions = J.Objects(job, "status.conditions").Where(c => J.Str(c, "status") == "True").Select(c => J.Str(c, "type")).ToHashSet(StringComparer.Ordinal);
+        return conditions.Contains("Complete") ? "Complete"
+            : conditions.Contains("Failed") ? "Failed"
+            : J.At(job, "metadata.deletionTimestamp") is not null ? "Terminating"
+            : conditions.Contains("Suspended") ? "Suspended"
+            : conditions.Contains("FailureTarget") ? "FailureTarget"
+            : conditions.Contains("SuccessCriteriaMet") ? "SuccessCriteriaMet"
+            : "Running";
     }
 
     private static string JobDuration(JsonObject job, DateTimeOffset now)

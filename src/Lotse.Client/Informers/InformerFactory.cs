@@ -35,6 +35,14 @@ public sealed class InformerFactory(IKubernetes client, ILoggerFactory loggerFac
 
     public Informer<V1EndpointSlice> EndpointSlices() => Get(ListWatches.EndpointSlices);
 
+    public Informer<V1StatefulSet> StatefulSets() => Get(ListWatches.StatefulSets);
+
+    public Informer<V1DaemonSet> DaemonSets() => Get(ListWatches.DaemonSets);
+
+    public Informer<V1ControllerRevision> ControllerRevisions() => Get(ListWatches.ControllerRevisions);
+
+    public Informer<V1CronJob> CronJobs() => Get(ListWatches.CronJobs);
+
     public Informer<V1Job> Jobs() => Get(ListWatches.Jobs);
 
     public Informer<V1PodDisruptionBudget> PodDisruptionBudgets() => Get(ListWatches.PodDisruptionBudgets);

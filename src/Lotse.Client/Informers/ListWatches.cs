@@ -62,6 +62,26 @@ public static class ListWatches
         async (next, ct) => Page(await client.DiscoveryV1.ListEndpointSliceForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
         (rv, onError, ct) => client.DiscoveryV1.WatchListEndpointSliceForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
 
+    public static ListWatch<V1StatefulSet> StatefulSets(IKubernetes client) => new(
+        "StatefulSet",
+        async (next, ct) => Page(await client.AppsV1.ListStatefulSetForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
+        (rv, onError, ct) => client.AppsV1.WatchListStatefulSetForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
+
+    public static ListWatch<V1DaemonSet> DaemonSets(IKubernetes client) => new(
+        "DaemonSet",
+        async (next, ct) => Page(await client.AppsV1.ListDaemonSetForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
+        (rv, onError, ct) => client.AppsV1.WatchListDaemonSetForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
+
+    public static ListWatch<V1ControllerRevision> ControllerRevisions(IKubernetes client) => new(
+        "ControllerRevision",
+        async (next, ct) => Page(await client.AppsV1.ListControllerRevisionForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
+        (rv, onError, ct) => client.AppsV1.WatchListControllerRevisionForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
+
+    public static ListWatch<V1CronJob> CronJobs(IKubernetes client) => new(
+        "CronJob",
+        async (next, ct) => Page(await client.BatchV1.ListCronJobForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),
+        (rv, onError, ct) => client.BatchV1.WatchListCronJobForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: WatchTimeoutSeconds, onError: onError, cancellationToken: ct));
+
     public static ListWatch<V1Job> Jobs(IKubernetes client) => new(
         "Job",
         async (next, ct) => Page(await client.BatchV1.ListJobForAllNamespacesAsync(limit: PageSize, continueParameter: next, cancellationToken: ct)),

@@ -1,37 +1,20 @@
-using System.Text;
 using k8s;
 using k8s.Models;
+using Lotse.Controllers.Runtime;
 
 namespace Lotse.Controllers.Deployment;
 
 /// <summary>
-/// The <c>pod-template-hash</c> a Deployment puts on its ReplicaSets and their pods: an FNV-1a
-/// hash of the pod template (and the collision count), written with kubernetes' safe alphabet (no
-/// vowels, no confusable characters). The value differs from kube's (which hashes Go's printing of
+/// The <c>pod-template-hash</c> a Deployment puts on its ReplicaSets and their pods: the
+/// <see cref="SafeHash"/> of the pod template (and the collision count). The value differs from kube's (which hashes Go's printing of
 /// the struct); what matters — equal templates, equal hash; a stable, label-safe value — holds.
 /// </summary>
 public static class TemplateHash
 {
     public const string Label = "pod-template-hash";
-    private const string SafeAlphabet = "bcdfghjklmnpqrstvwxz2456789";
 
-    public static string Compute(V1PodTemplateSpec template, int? collisionCount)
-    {
-        var hash = 2166136261u;
-        foreach (var b in Encoding.UTF8.GetBytes(KubernetesJson.Serialize(template) + (collisionCount is { } c ? $"#{c}" : string.Empty)))
-        {
-            hash = (hash ^ b) * 16777619u;
-        }
-
-        var digits = hash.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return string.Create(digits.Length, digits, (span, source) =>
-        {
-            for (var i = 0; i < span.Length; i++)
-            {
-                span[i] = SafeAlphabet[source[i] % SafeAlphabet.Length];
-            }
-        });
-    }
+    public static string Compute(V1PodTemplateSpec template, int? collisionCount) =>
+        SafeHash.Of(KubernetesJson.Serialize(template) + (collisionCount is { } c ? $"#{c}" : string.Empty));
 
     /// <summary>Whether two templates are the same apart from the hash label (kube's EqualIgnoreHash).</summary>
     public static bool EqualIgnoringHash(V1PodTemplateSpec? a, V1PodTemplateSpec? b) =>

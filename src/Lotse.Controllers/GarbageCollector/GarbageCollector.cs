@@ -52,6 +52,36 @@ public sealed class GarbageCollector : Controller
                 async (ns, name, ct) => await client.AppsV1.ReadNamespacedDeploymentAsync(name, ns, cancellationToken: ct),
                 async (ns, name, options, ct) => await client.AppsV1.DeleteNamespacedDeploymentAsync(name, ns, options, cancellationToken: ct),
                 async (ns, name, patch, ct) => await client.AppsV1.PatchNamespacedDeploymentAsync(patch, name, ns, cancellationToken: ct)),
+            TrackedKind.Create(
+                "apps/v1", "StatefulSet", true, informers.StatefulSets(),
+                async (ns, name, ct) => await client.AppsV1.ReadNamespacedStatefulSetAsync(name, ns, cancellationToken: ct),
+                async (ns, name, options, ct) => await client.AppsV1.DeleteNamespacedStatefulSetAsync(name, ns, options, cancellationToken: ct),
+                async (ns, name, patch, ct) => await client.AppsV1.PatchNamespacedStatefulSetAsync(patch, name, ns, cancellationToken: ct)),
+            TrackedKind.Create(
+                "apps/v1", "DaemonSet", true, informers.DaemonSets(),
+                async (ns, name, ct) => await client.AppsV1.ReadNamespacedDaemonSetAsync(name, ns, cancellationToken: ct),
+                async (ns, name, options, ct) => await client.AppsV1.DeleteNamespacedDaemonSetAsync(name, ns, options, cancellationToken: ct),
+                async (ns, name, patch, ct) => await client.AppsV1.PatchNamespacedDaemonSetAsync(patch, name, ns, cancellationToken: ct)),
+            TrackedKind.Create(
+                "apps/v1", "ControllerRevision", true, informers.ControllerRevisions(),
+                async (ns, name, ct) => await client.AppsV1.ReadNamespacedControllerRevisionAsync(name, ns, cancellationToken: ct),
+                async (ns, name, options, ct) => await client.AppsV1.DeleteNamespacedControllerRevisionAsync(name, ns, options, cancellationToken: ct),
+                async (ns, name, patch, ct) => await client.AppsV1.PatchNamespacedControllerRevisionAsync(patch, name, ns, cancellationToken: ct)),
+            TrackedKind.Create(
+                "batch/v1", "Job", true, informers.Jobs(),
+                async (ns, name, ct) => await client.BatchV1.ReadNamespacedJobAsync(name, ns, cancellationToken: ct),
+                async (ns, name, options, ct) => await client.BatchV1.DeleteNamespacedJobAsync(name, ns, options, cancellationToken: ct),
+                async (ns, name, patch, ct) => await client.BatchV1.PatchNamespacedJobAsync(patch, name, ns, cancellationToken: ct)),
+            TrackedKind.Create(
+                "batch/v1", "CronJob", true, informers.CronJobs(),
+                async (ns, name, ct) => await client.BatchV1.ReadNamespacedCronJobAsync(name, ns, cancellationToken: ct),
+                async (ns, name, options, ct) => await client.BatchV1.DeleteNamespacedCronJobAsync(name, ns, options, cancellationToken: ct),
+                async (ns, name, patch, ct) => await client.BatchV1.PatchNamespacedCronJobAsync(patch, name, ns, cancellationToken: ct)),
+            TrackedKind.Create(
+                "v1", "PersistentVolumeClaim", true, informers.PersistentVolumeClaims(),
+                async (ns, name, ct) => await client.CoreV1.ReadNamespacedPersistentVolumeClaimAsync(name, ns, cancellationToken: ct),
+                async (ns, name, options, ct) => await client.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync(name, ns, options, cancellationToken: ct),
+                async (ns, name, patch, ct) => await client.CoreV1.PatchNamespacedPersistentVolumeClaimAsync(patch, name, ns, cancellationToken: ct)),
         ];
         _kinds = kinds.ToDictionary(k => k.Kind, StringComparer.Ordinal);
         foreach (var kind in kinds)

@@ -1,0 +1,236 @@
+using System.Net;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Lotse.Client.Events;
+using Lotse.Client.Informers;
+using Lotse.Client.Selectors;
+using Lotse.Controllers.Runtime;
+using Microsoft.Extensions.Logging;
+
+namespace Lotse.Controllers.DaemonSet;
+
+/// <summary>
+/// Kubernetes' DaemonSet controller: one pod on every node the template fits
+/// (<see cref="DaemonPlacement"/>), none elsewhere; failed daemon pods are replaced, extra ones
+/// removed. Templates are kept as ControllerRevisions; RollingUpdate replaces old pods while at
+/// most <c>maxUnavailable</c> nodes lack an available daemon, or, with <c>maxSurge</c>, starts the
+/// new pod beside the old one and removes the old once the new is available; OnDelete replaces
+/// only pods someone deleted.
+/// </summary>
+public sealed partial class DaemonSetController : Controller
+{
+    private const string ApiVersion = "apps/v1";
+    private const string Kind = "DaemonSet";
+    private const int Burst = 250;
+    private readonly IKubernetes _client;
+    private readonly EventRecorder _events;
+    private readonly Informer<V1DaemonSet> _sets;
+    private readonly Informer<V1Pod> _pods;
+    private readonly Informer<V1Node> _nodes;
+    private readonly ControllerHistory _history;
+    private readonly Expectations _expectations;
+
+    public DaemonSetController(InformerFactory informers, ILoggerFactory loggerFactory, TimeProvider? time = null, int workers = 2)
+        : base("daemonset", loggerFactory.CreateLogger<DaemonSetController>(), time, workers)
+    {
+        _client = informers.Client;
+        _events = EventsFrom(_client, "daemonset-controller");
+        _sets = informers.DaemonSets();
+        _pods = informers.Pods();
+        _pods.AddIndex(Owners.OwnerUidIndex, Owners.OwnerUids);
+        _nodes = informers.Nodes();
+        _history = new ControllerHistory(informers);
+        _expectations = new Expectations(Time);
+        _sets.AddHandler(InformerHandler.ForAll<V1DaemonSet>(s => Queue.Add(ObjectKey.Of(s))));
+        _nodes.AddHandler(InformerHandler.ForAll<V1Node>(_ => EnqueueAll()));
+        _history.OnChange(EnqueueOwner);
+        _pods.AddHandler(new InformerHandler<V1Pod>(
+            onAdd: pod => Observed(pod, added: true),
+            onUpdate: (old, pod) =>
+            {
+                if (old.Metadata.DeletionTimestamp is null && pod.Metadata.DeletionTimestamp is not null)
+                {
+                    Observed(pod, added: false);
+                }
+                else if (Owners.ControllerOf(pod) is { } owner)
+                {
+                    EnqueueOwner(owner);
+                }
+            },
+            onDelete: pod =>
+            {
+                if (pod.Metadata.DeletionTimestamp is null)
+                {
+                    Observed(pod, added: false);
+                }
+                else if (Owners.ControllerOf(pod) is { } owner)
+                {
+                    EnqueueOwner(owner);
+                }
+            }));
+    }
+
+    protected override IEnumerable<IInformer> Informers => [_sets, _pods, _nodes, _history.Informer];
+
+    private void EnqueueAll()
+    {
+        foreach (var set in _sets.List())
+        {
+            Queue.Add(ObjectKey.Of(set));
+        }
+    }
+
+    private void EnqueueOwner(V1OwnerReference owner)
+    {
+        if (owner.Kind == Kind && _sets.List().FirstOrDefault(s => s.Metadata.Uid == owner.Uid) is { } set)
+        {
+            Queue.Add(ObjectKey.Of(set));
+        }
+    }
+
+    private void Observed(V1Pod pod, bool added)
+    {
+        if (Owners.ControllerOf(pod) is { Kind: Kind } owner && _sets.List().FirstOrDefault(s => s.Metadata.Uid == owner.Uid) is { } set)
+        {
+            var key = ObjectKey.Of(set);
+            _expectations.Observed(key, added);
+            Queue.Add(key);
+        }
+    }
+
+    protected override async Task<Reconciled> ReconcileAsync(string key, CancellationToken cancellationToken)
+    {
+        var set = _sets.Get(key);
+        if (set is null)
+        {
+            _expectations.Forget(key);
+            return Reconciled.Done;
+        }
+
+        if (set.Metadata.DeletionTimestamp is not null)
+        {
+            return Reconciled.Done;
+        }
+
+        var update = await _history.EnsureAsync(set, ApiVersion, Kind, set.Spec.Template, set.Status?.CollisionCount, cancellationToken);
+        var hash = update.Metadata.Labels[ControllerHistory.HashLabel];
+        var pods = await ClaimPodsAsync(set, cancellationToken);
+        var nodes = _nodes.List();
+        var plan = DaemonPlan.Make(set, nodes, pods, hash, Time.GetUtcNow());
+        if (_expectations.Satisfied(key))
+        {
+            await ApplyAsync(set, key, plan, cancellationToken);
+        }
+
+        await UpdateStatusAsync(set, plan, cancellationToken);
+        var live = new HashSet<string>(pods.Select(p => p.Metadata.Labels?.TryGetValue(ControllerHistory.HashLabel, out var h) == true ? h : null).OfType<string>().Select(h => $"{set.Metadata.Name}-{h}").Append(update.Metadata.Name), StringComparer.Ordinal);
+        await _history.TruncateAsync(set, live, set.Spec.RevisionHistoryLimit ?? 10, cancellationToken);
+        return plan.RecheckAfter is { } delay ? Reconciled.After(delay) : Reconciled.Done;
+    }
+
+    /// <summary>The daemon pods of this set, adopting orphans its selector matches and releasing owned pods that stopped matching.</summary>
+    private async Task<List<V1Pod>> ClaimPodsAsync(V1DaemonSet set, CancellationToken cancellationToken)
+    {
+        var owned = new List<V1Pod>();
+        foreach (var pod in _pods.ByNamespace(set.Metadata.NamespaceProperty))
+        {
+            var controller = Owners.ControllerOf(pod);
+            var matches = LabelSelectors.Matches(set.Spec.Selector, pod.Metadata.Labels);
+            if (controller?.Uid == set.Metadata.Uid)
+            {
+                if (matches)
+                {
+                    owned.Add(pod);
+                }
+                else
+                {
+                    await PatchOwnersAsync(pod, [.. pod.Metadata.OwnerReferences!.Where(r => r.Uid != set.Metadata.Uid)], cancellationToken);
+                }
+            }
+            else if (controller is null && matches && pod.Metadata.DeletionTimestamp is null
+                && await PatchOwnersAsync(pod, [.. pod.Metadata.OwnerReferences ?? [], Owners.ControllerReference(set, ApiVersion, Kind)], cancellationToken))
+            {
+                owned.Add(pod);
+            }
+        }
+
+        return owned;
+    }
+
+    private async Task<bool> PatchOwnersAsync(V1Pod pod, List<V1OwnerReference> owners, CancellationToken cancellationToken)
+    {
+        var patch = new { metadata = new { uid = pod.Metadata.Uid, ownerReferences = owners } };
+        try
+        {
+            await _client.CoreV1.PatchNamespacedPodAsync(new V1Patch(patch, V1Patch.PatchType.MergePatch), pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
+            return true;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict or HttpStatusCode.UnprocessableEntity)
+        {
+            return false;
+        }
+    }
+
+    private async Task ApplyAsync(V1DaemonSet set, string key, DaemonPlan plan, CancellationToken cancellationToken)
+    {
+        var creates = plan.Create.Take(Burst).ToList();
+        var deletes = plan.Delete.Take(Burst).ToList();
+        if (creates.Count == 0 && deletes.Count == 0)
+        {
+            return;
+        }
+
+        _expectations.Expect(key, creates.Count, deletes.Count);
+        var results = await Task.WhenAll(creates.Select(node => CreatePodAsync(set, node, plan.Hash, cancellationToken)));
+        _expectations.Lower(key, results.Count(ok => !ok), 0);
+        await Task.WhenAll(deletes.Select(async pod =>
+        {
+            try
+            {
+                await _client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty, new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = pod.Metadata.Uid } }, cancellationToken: cancellationToken);
+                _events.Record(set, EventRecorder.Normal, "SuccessfulDelete", $"Deleted pod: {pod.Metadata.Name}");
+            }
+            catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+            {
+                _expectations.Lower(key, 0, 1);
+            }
+        }));
+    }
+
+    private async Task<bool> CreatePodAsync(V1DaemonSet set, string nodeName, string hash, CancellationToken cancellationToken)
+    {
+        var template = KubernetesJson.Deserialize<V1PodTemplateSpec>(KubernetesJson.Serialize(set.Spec.Template));
+        var labels = new Dictionary<string, string>(template.Metadata?.Labels ?? new Dictionary<string, string>()) { [ControllerHistory.HashLabel] = hash };
+        var spec = template.Spec;
+        spec.Tolerations = DaemonPlacement.Tolerations(spec);
+        spec.Affinity = DaemonPlacement.PinTo(spec.Affinity, nodeName);
+        var pod = new V1Pod
+        {
+            Metadata = new V1ObjectMeta
+            {
+                GenerateName = $"{set.Metadata.Name}-",
+                Labels = labels,
+                Annotations = template.Metadata?.Annotations,
+                Finalizers = template.Metadata?.Finalizers,
+                OwnerReferences = [Owners.ControllerReference(set, ApiVersion, Kind)],
+            },
+            Spec = spec,
+        };
+        try
+        {
+            var created = await _client.CoreV1.CreateNamespacedPodAsync(pod, set.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
+            _events.Record(set, EventRecorder.Normal, "SuccessfulCreate", $"Created pod: {created.Metadata.Name}");
+            return true;
+        }
+        catch (HttpOperationException e)
+        {
+            LogCreateFailed(Logger, set.Metadata.NamespaceProperty, set.Metadata.Name, nodeName, (int)e.Response.StatusCode, e.Response.Content);
+            _events.Record(set, EventRecorder.Warning, "FailedCreate", $"Error creating: {ApiCalls.StatusMessage(e)}");
+            return false;
+        }
+    }
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "daemonset {Namespace}/{Name}: creating the pod for node {Node} failed ({Code}): {Error}")]
+    private static partial void LogCreateFailed(ILogger logger, string @namespace, string name, string node, int code, string error);
+}

@@ -110,6 +110,82 @@ public sealed class JobControllerTests(ControllersFixture fixture)
         await EventuallyAsync(async () => (await PodsAsync("job-suspend")).Count == 0, "its pod is deleted");
     }
 
+    private async Task FailWithExitCodeAsync(string ns, V1Pod pod, int exitCode, string? condition = null)
+    {
+        var status = new System.Text.Json.Nodes.JsonObject
+        {
+            ["phase"] = "Failed",
+            ["containerStatuses"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+            {
+                ["name"] = "c",
+                ["image"] = "busybox",
+                ["imageID"] = string.Empty,
+                ["ready"] = false,
+                ["restartCount"] = 0,
+                ["state"] = new System.Text.Json.Nodes.JsonObject { ["terminated"] = new System.Text.Json.Nodes.JsonObject { ["exitCode"] = exitCode, ["reason"] = "Error" } },
+            }),
+        };
+        if (condition is not null)
+        {
+            status["conditions"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject { ["type"] = condition, ["status"] = "True" });
+        }
+
+        await _client.CoreV1.PatchNamespacedPodStatusAsync(new V1Patch(new System.Text.Json.Nodes.JsonObject { ["status"] = status }.ToJsonString(), V1Patch.PatchType.MergePatch), pod.Metadata.Name, ns);
+    }
+
+    [Fact]
+    public async Task PodFailurePolicy_FailJobOnExitCode_IgnoreOnDisruption()
+    {
+        await _client.CreateNamespaceAsync("job-policy");
+        var job = Job("policy", backoffLimit: 0);
+        job.Spec.PodFailurePolicy = new V1PodFailurePolicy
+        {
+            Rules =
+            [
+                new V1PodFailurePolicyRule { Action = "Ignore", OnPodConditions = [new V1PodFailurePolicyOnPodConditionsPattern { Type = "DisruptionTarget" }] },
+                new V1PodFailurePolicyRule { Action = "FailJob", OnExitCodes = new V1PodFailurePolicyOnExitCodesRequirement { OperatorProperty = "In", Values = [42] } },
+            ],
+        };
+        await _client.BatchV1.CreateNamespacedJobAsync(job, "job-policy");
+        await EventuallyAsync(async () => (await PodsAsync("job-policy")).Count == 1, "a pod exists");
+
+        // A disrupted pod is not counted: with backoffLimit 0 the job goes on with a replacement.
+        var first = (await PodsAsync("job-policy"))[0];
+        await FailWithExitCodeAsync("job-policy", first, 137, condition: "DisruptionTarget");
+        await EventuallyAsync(async () => (await PodsAsync("job-policy")).Count == 2, "the disrupted pod is replaced at once");
+        Assert.False(Has(await ReadAsync("job-policy", "policy"), "Failed"));
+
+        // Exit code 42 fails the whole job, whatever the back-off limit.
+        var second = (await PodsAsync("job-policy")).Single(p => p.Metadata.Uid != first.Metadata.Uid);
+        await FailWithExitCodeAsync("job-policy", second, 42);
+        await EventuallyAsync(async () => Has(await ReadAsync("job-policy", "policy"), "Failed", "PodFailurePolicy"), "the job failed by its policy");
+        var failed = (await ReadAsync("job-policy", "policy")).Status.Conditions.Single(c => c.Type == "Failed");
+        Assert.Equal($"Container c for pod job-policy/{second.Metadata.Name} failed with exit code 42 matching FailJob rule at index 1", failed.Message);
+        Assert.Equal(1, (await ReadAsync("job-policy", "policy")).Status.Failed);
+    }
+
+    [Fact]
+    public async Task BackoffLimitPerIndex_FailsOnlyThatIndex_ThenTheJob()
+    {
+        await _client.CreateNamespaceAsync("job-per-index");
+        var job = Job("per", completions: 3, parallelism: 3, mode: "Indexed");
+        job.Spec.BackoffLimitPerIndex = 0;
+        await _client.BatchV1.CreateNamespacedJobAsync(job, "job-per-index");
+        await EventuallyAsync(async () => (await PodsAsync("job-per-index")).Count == 3, "3 pods exist");
+        var pods = await PodsAsync("job-per-index");
+        await FinishAsync("job-per-index", pods.Single(p => p.Metadata.Annotations[JobController.CompletionIndexAnnotation] == "1"), "Failed");
+        await EventuallyAsync(async () => (await ReadAsync("job-per-index", "per")).Status?.FailedIndexes == "1", "index 1 failed");
+        Assert.False(Has(await ReadAsync("job-per-index", "per"), "Failed"));
+        foreach (var pod in pods.Where(p => p.Metadata.Annotations[JobController.CompletionIndexAnnotation] != "1"))
+        {
+            await FinishAsync("job-per-index", pod, "Succeeded");
+        }
+
+        await EventuallyAsync(async () => Has(await ReadAsync("job-per-index", "per"), "Failed", "FailedIndexes"), "the job failed for its failed index");
+        Assert.Equal("0,2", (await ReadAsync("job-per-index", "per")).Status.CompletedIndexes);
+        Assert.Equal(3, (await PodsAsync("job-per-index")).Count); // index 1 was not retried
+    }
+
     [Fact]
     public void CompletedIndexes_FormatsRanges()
     {

@@ -159,6 +159,9 @@ internal sealed class WorkloadStrategy(string kind) : ResourceStrategy
             {
                 errors.Add(FieldError.NotSupported(templatePath.Child("spec").Child("restartPolicy"), restart, ["OnFailure", "Never"]));
             }
+
+            var jobSpec = kind == "Job" ? spec : At(obj, "spec.jobTemplate.spec");
+            ValidateFailureLimits(jobSpec, kind == "Job" ? specPath : specPath.Child("jobTemplate").Child("spec"), restart, errors);
         }
         else if (restart is not (null or "Always"))
         {
@@ -177,6 +180,46 @@ internal sealed class WorkloadStrategy(string kind) : ResourceStrategy
             if (!LabelSelector.FromLabelSelectorJson(selector).Matches(labels))
             {
                 errors.Add(FieldError.Invalid(templatePath.Child("metadata").Child("labels"), new JsonObject(labels.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))), "`selector` does not match template `labels`"));
+            }
+        }
+    }
+
+    /// <summary>kube's validatePodFailurePolicy and the per-index back-off rules of a Job spec.</summary>
+    private static void ValidateFailureLimits(JsonObject? spec, FieldPath path, string? restart, List<FieldError> errors)
+    {
+        var perIndex = spec?["backoffLimitPerIndex"];
+        if (perIndex is not null && Str(spec, "completionMode") != "Indexed")
+        {
+            errors.Add(FieldError.Invalid(path.Child("backoffLimitPerIndex"), perIndex, "requires indexed completion mode"));
+        }
+
+        if (spec?["maxFailedIndexes"] is not null && perIndex is null)
+        {
+            errors.Add(FieldError.Required(path.Child("backoffLimitPerIndex"), "when maxFailedIndexes is specified"));
+        }
+
+        if (spec?["podFailurePolicy"] is not JsonObject policy)
+        {
+            return;
+        }
+
+        if (restart != "Never")
+        {
+            errors.Add(FieldError.Invalid(path.Child("template").Child("spec").Child("restartPolicy"), restart ?? string.Empty, "only \"Never\" is supported when podFailurePolicy is specified"));
+        }
+
+        var rules = (policy["rules"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
+        for (var i = 0; i < rules.Count; i++)
+        {
+            var actionPath = path.Child("podFailurePolicy").Child("rules").Index(i).Child("action");
+            var action = Str(rules[i], "action");
+            if (action is not ("FailJob" or "FailIndex" or "Ignore" or "Count"))
+            {
+                errors.Add(FieldError.NotSupported(actionPath, action ?? string.Empty, ["Count", "FailIndex", "FailJob", "Ignore"]));
+            }
+            else if (action == "FailIndex" && perIndex is null)
+            {
+                errors.Add(FieldError.Invalid(actionPath, action, "requires the backoffLimitPerIndex to be set"));
             }
         }
     }

@@ -17,7 +17,9 @@ namespace Lotse.Controllers.Job;
 /// <c>parallelism</c> at a time; Indexed jobs give each pod its completion index. A job fails when
 /// more pods failed than <c>backoffLimit</c> or it ran longer than <c>activeDeadlineSeconds</c>;
 /// a failed pod is replaced after a back-off (10 s doubling, at most 6 min); <c>suspend</c> stops
-/// its pods. Terminal states are the condition pairs of kube 1.31+: SuccessCriteriaMet + Complete,
+/// its pods. A <see cref="PodFailurePolicy"/> may fail the Job at once, ignore a failure or fail an
+/// index; with <c>backoffLimitPerIndex</c> each index has its own limit (<c>failedIndexes</c>,
+/// <c>maxFailedIndexes</c>) instead of the Job's. Terminal states are the condition pairs of kube 1.31+: SuccessCriteriaMet + Complete,
 /// FailureTarget + Failed.
 /// </summary>
 public sealed partial class JobController : Controller
@@ -102,10 +104,18 @@ public sealed partial class JobController : Controller
 
         // Counts never go down: a finished pod that is deleted later still counted (kube tracks this with a finalizer).
         var succeeded = Math.Max(job.Status?.Succeeded ?? 0, succeededPods.Count);
+        var policy = PodFailurePolicy.Evaluate(job, failedPods, IndexOf);
+        failedPods = policy.Counted;
         var failed = Math.Max(job.Status?.Failed ?? 0, failedPods.Count);
         var indexed = job.Spec.CompletionMode == "Indexed";
         var completedIndexes = indexed
             ? [.. CompletedIndexes.Parse(job.Status?.CompletedIndexes).Concat(succeededPods.Select(IndexOf).OfType<int>()).Distinct()]
+            : new List<int>();
+        var perIndex = indexed ? job.Spec.BackoffLimitPerIndex : null;
+        var failedIndexes = perIndex is { } limit
+            ? [.. CompletedIndexes.Parse(job.Status?.FailedIndexes).Concat(policy.FailedIndexes)
+                .Concat(failedPods.GroupBy(IndexOf).Where(g => g.Key is not null && g.Count() > limit).Select(g => g.Key!.Value))
+                .Where(i => !completedIndexes.Contains(i)).Distinct()]
             : new List<int>();
         if (indexed)
         {
@@ -120,9 +130,21 @@ public sealed partial class JobController : Controller
         var requeue = (TimeSpan?)null;
 
         string? failure = null;
-        if (failed > (job.Spec.BackoffLimit ?? 6))
+        if (policy.FailJobMessage is { } matched)
+        {
+            failure = $"PodFailurePolicy|{matched}";
+        }
+        else if (perIndex is null && failed > (job.Spec.BackoffLimit ?? 6))
         {
             failure = "BackoffLimitExceeded|Job has reached the specified backoff limit";
+        }
+        else if (perIndex is not null && job.Spec.MaxFailedIndexes is { } maxFailed && failedIndexes.Count > maxFailed)
+        {
+            failure = "MaxFailedIndexesExceeded|Job has exceeded the specified maximal number of failed indexes";
+        }
+        else if (perIndex is not null && failedIndexes.Count > 0 && completedIndexes.Count + failedIndexes.Count >= (completions ?? 1))
+        {
+            failure = "FailedIndexes|Job has failed indexes";
         }
         else if (job.Spec.ActiveDeadlineSeconds is { } deadline && startTime is { } start && job.Spec.Suspend != true)
         {
@@ -174,7 +196,7 @@ public sealed partial class JobController : Controller
 
             if (_expectations.Satisfied(key))
             {
-                requeue = Min(requeue, await ManagePodsAsync(job, key, active, failedPods, completedIndexes, succeeded, now, cancellationToken));
+                requeue = Min(requeue, await ManagePodsAsync(job, key, active, failedPods, [.. completedIndexes, .. failedIndexes], succeeded, now, cancellationToken));
             }
         }
 
@@ -188,6 +210,11 @@ public sealed partial class JobController : Controller
             status["completedIndexes"] = CompletedIndexes.Format(completedIndexes) ?? string.Empty;
         }
 
+        if (perIndex is not null)
+        {
+            status["failedIndexes"] = CompletedIndexes.Format(failedIndexes) ?? string.Empty;
+        }
+
         await UpdateStatusAsync(job, status, conditions, cancellationToken);
         return requeue is { } after ? Reconciled.After(after) : Reconciled.Done;
     }
@@ -195,7 +222,8 @@ public sealed partial class JobController : Controller
     private static TimeSpan? Min(TimeSpan? a, TimeSpan? b) => a is null ? b : b is null ? a : (a < b ? a : b);
 
     /// <summary>Creates the pods still wanted (or deletes surplus ones); returns when to look again for a back-off that is due.</summary>
-    private async Task<TimeSpan?> ManagePodsAsync(V1Job job, string key, List<V1Pod> active, List<V1Pod> failedPods, List<int> completedIndexes, int succeeded, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <param name="doneIndexes">Indexes that need no more pods: completed, or failed past their own back-off limit.</param>
+    private async Task<TimeSpan?> ManagePodsAsync(V1Job job, string key, List<V1Pod> active, List<V1Pod> failedPods, List<int> doneIndexes, int succeeded, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var parallelism = job.Spec.Parallelism ?? 1;
         int wanted;
@@ -203,7 +231,7 @@ public sealed partial class JobController : Controller
         if (job.Spec.CompletionMode == "Indexed")
         {
             var running = active.Select(IndexOf).OfType<int>().ToHashSet();
-            indexes = [.. Enumerable.Range(0, job.Spec.Completions ?? 1).Where(i => !completedIndexes.Contains(i) && !running.Contains(i))];
+            indexes = [.. Enumerable.Range(0, job.Spec.Completions ?? 1).Where(i => !doneIndexes.Contains(i) && !running.Contains(i))];
             wanted = Math.Min(parallelism, running.Count + indexes.Count);
         }
         else

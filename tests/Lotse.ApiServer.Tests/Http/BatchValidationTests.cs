@@ -2,7 +2,7 @@ using System.Net;
 
 namespace Lotse.ApiServer.Tests.Http;
 
-public sealed class CronJobValidationTests(ApiServerFixture server) : IClassFixture<ApiServerFixture>
+public sealed class BatchValidationTests(ApiServerFixture server) : IClassFixture<ApiServerFixture>
 {
     private const string CronJobs = "/apis/batch/v1/namespaces/default/cronjobs";
 
@@ -33,5 +33,20 @@ public sealed class CronJobValidationTests(ApiServerFixture server) : IClassFixt
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         Assert.Contains(expected, (await ApiServerFixture.ReadAsync(response))["message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"{CronJobs}/bad")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("""{"podFailurePolicy":{"rules":[{"action":"FailJob","onExitCodes":{"operator":"In","values":[42]}}]},"template":{"spec":{"restartPolicy":"OnFailure","containers":[{"name":"c","image":"busybox"}]}}}""",
+        "spec.template.spec.restartPolicy: Invalid value: \"OnFailure\": only \"Never\" is supported when podFailurePolicy is specified")]
+    [InlineData("""{"podFailurePolicy":{"rules":[{"action":"Explode"}]},"template":{"spec":{"restartPolicy":"Never","containers":[{"name":"c","image":"busybox"}]}}}""",
+        "spec.podFailurePolicy.rules[0].action: Unsupported value: \"Explode\"")]
+    [InlineData("""{"backoffLimitPerIndex":1,"template":{"spec":{"restartPolicy":"Never","containers":[{"name":"c","image":"busybox"}]}}}""",
+        "spec.backoffLimitPerIndex: Invalid value: 1: requires indexed completion mode")]
+    public async Task InvalidFailureLimits_Are422(string spec, string expected)
+    {
+        using var client = server.Client();
+        var response = await client.PostAsync("/apis/batch/v1/namespaces/default/jobs", ApiServerFixture.Json($$"""{"metadata":{"name":"limits"},"spec":{{spec}} }"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Contains(expected, (await ApiServerFixture.ReadAsync(response))["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 }

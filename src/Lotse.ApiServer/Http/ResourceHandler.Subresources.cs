@@ -188,8 +188,8 @@ public sealed partial class ResourceHandler
             throw StatusException.Invalid("", "Binding", scope.Name!, [FieldError.Required(FieldPath.Root("target").Child("name"), "")]);
         }
 
-        var pod = scope with { Subresource = null };
-        await objects.UpdateAsync(pod, current =>
+        // One write, as kube's assignPod: the node and the PodScheduled=True condition together.
+        await objects.UpdateAsync(scope, current =>
         {
             if (current is null)
             {
@@ -211,13 +211,6 @@ public sealed partial class ResourceHandler
 
             spec["nodeName"] = node;
             next["spec"] = spec;
-            return next;
-        }, WriteOptionsOf(context.Request), ct);
-
-        // The status condition PodScheduled=True goes through the status path (the spec update kept status).
-        await objects.UpdateAsync(pod with { Subresource = "status" }, current =>
-        {
-            var next = current!.CloneObject();
             var status = next["status"] as JsonObject ?? [];
             var conditions = status["conditions"] as JsonArray ?? [];
             var existing = conditions.OfType<JsonObject>().FirstOrDefault(c => ObjectStore.GetString(c, "type") == "PodScheduled");
@@ -236,7 +229,7 @@ public sealed partial class ResourceHandler
             status["conditions"] = conditions;
             next["status"] = status;
             return next;
-        }, WriteOptions.Default, ct);
+        }, WriteOptionsOf(context.Request), ct);
 
         await WriteCreatedStatusAsync(context, ct);
     }

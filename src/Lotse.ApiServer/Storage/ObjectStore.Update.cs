@@ -179,8 +179,10 @@ public sealed partial class ObjectStore
 
             metadata = Metadata(updated);
         }
-        else if (resource.HasSubresource("status"))
+        else if (resource.HasSubresource("status") && scope.Subresource != "binding")
         {
+            // A main-resource update keeps the stored status; pods/binding sets the node and the
+            // PodScheduled condition in one write.
             if (old["status"] is { } oldStatus)
             {
                 updated["status"] = oldStatus.DeepClone();

@@ -29,6 +29,7 @@ public sealed class PodInfo
         NonZeroMilliCpu = Requests.MilliCpu == 0 ? DefaultMilliCpu : Requests.MilliCpu;
         NonZeroMemory = Requests.Memory == 0 ? DefaultMemory : Requests.Memory;
         HostPorts = [.. (pod.Spec?.Containers ?? []).SelectMany(c => c.Ports ?? []).Where(p => p.HostPort is > 0).Select(p => (p.HostIP ?? "0.0.0.0", p.Protocol ?? "TCP", p.HostPort!.Value))];
+        Claims = [.. (pod.Spec?.Volumes ?? []).Select(v => v.PersistentVolumeClaim?.ClaimName).OfType<string>()];
     }
 
     /// <summary>What scoring counts for a pod without requests (kube's non-zero defaults), so such pods spread.</summary>
@@ -47,6 +48,9 @@ public sealed class PodInfo
     public Resources Requests { get; }
 
     public IReadOnlyList<(string Ip, string Protocol, int Port)> HostPorts { get; }
+
+    /// <summary>The PersistentVolumeClaims the pod mounts, by name.</summary>
+    public IReadOnlyList<string> Claims { get; }
 
     private static Resources ContainerRequests(V1Container container)
     {

@@ -17,14 +17,34 @@ public sealed class NodeAffinity : IFilterPlugin, IScorePlugin
 
     public string? Filter(PodInfo pod, NodeInfo node)
     {
-        var labels = node.Node.Metadata.Labels ?? new Dictionary<string, string>();
-        if (pod.Pod.Spec?.NodeSelector is { } selector && selector.Any(s => !labels.TryGetValue(s.Key, out var value) || value != s.Value))
+        // Loops, not LINQ: this runs for every node a pod is weighed against, and lambdas capturing
+        // the node would allocate on every call.
+        if (pod.Pod.Spec?.NodeSelector is { Count: > 0 } selector)
         {
-            return Reason;
+            var labels = node.Node.Metadata.Labels;
+            foreach (var (key, wanted) in selector)
+            {
+                if (labels is null || !labels.TryGetValue(key, out var value) || value != wanted)
+                {
+                    return Reason;
+                }
+            }
         }
 
-        var required = pod.Pod.Spec?.Affinity?.NodeAffinity?.RequiredDuringSchedulingIgnoredDuringExecution;
-        return required is null || required.NodeSelectorTerms.Any(t => Matches(t, node)) ? null : Reason;
+        if (pod.Pod.Spec?.Affinity?.NodeAffinity?.RequiredDuringSchedulingIgnoredDuringExecution is not { } required)
+        {
+            return null;
+        }
+
+        foreach (var term in required.NodeSelectorTerms)
+        {
+            if (Matches(term, node))
+            {
+                return null;
+            }
+        }
+
+        return Reason;
     }
 
     public long Score(PodInfo pod, NodeInfo node)

@@ -14,13 +14,38 @@ public sealed class TaintToleration : IFilterPlugin, IScorePlugin
 
     public string? Filter(PodInfo pod, NodeInfo node)
     {
-        var taint = node.Node.Spec?.Taints?.FirstOrDefault(t => t.Effect is "NoSchedule" or "NoExecute" && !Tolerations.Tolerates(pod.Pod.Spec?.Tolerations, t));
-        return taint is null ? null : $"node(s) had untolerated taint {{{taint.Key}: {taint.Value}}}";
+        if (node.Node.Spec?.Taints is not { Count: > 0 } taints)
+        {
+            return null; // most nodes: no closure or enumerator per pod and node
+        }
+
+        foreach (var taint in taints)
+        {
+            if (taint.Effect is "NoSchedule" or "NoExecute" && !Tolerations.Tolerates(pod.Pod.Spec?.Tolerations, taint))
+            {
+                return $"node(s) had untolerated taint {{{taint.Key}: {taint.Value}}}";
+            }
+        }
+
+        return null;
     }
 
     public long Score(PodInfo pod, NodeInfo node)
     {
-        var untolerated = node.Node.Spec?.Taints?.Count(t => t.Effect == "PreferNoSchedule" && !Tolerations.Tolerates(pod.Pod.Spec?.Tolerations, t)) ?? 0;
+        if (node.Node.Spec?.Taints is not { Count: > 0 } taints)
+        {
+            return 100;
+        }
+
+        var untolerated = 0;
+        foreach (var taint in taints)
+        {
+            if (taint.Effect == "PreferNoSchedule" && !Tolerations.Tolerates(pod.Pod.Spec?.Tolerations, taint))
+            {
+                untolerated++;
+            }
+        }
+
         return Math.Max(0, 100 - (untolerated * 10));
     }
 }

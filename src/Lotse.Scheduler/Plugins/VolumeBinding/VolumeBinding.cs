@@ -34,7 +34,12 @@ public sealed class VolumeBinding(InformerFactory informers) : IFilterPlugin
 
     public string? Filter(PodInfo pod, NodeInfo node)
     {
-        foreach (var name in ClaimNames(pod.Pod))
+        if (pod.Claims.Count == 0)
+        {
+            return null; // most pods: nothing to look up per node
+        }
+
+        foreach (var name in pod.Claims)
         {
             var claim = _claims.Get(pod.Pod.Metadata.NamespaceProperty, name);
             if (claim is null)

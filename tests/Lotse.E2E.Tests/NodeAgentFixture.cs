@@ -44,11 +44,11 @@ public sealed class NodeAgentFixture : IAsyncLifetime
     /// <summary>The node's <c>--pod-manifest-path</c> (static pods).</summary>
     public string ManifestDir => Path.Combine(Server.DataDir, "manifests");
 
-    public Kubectl Kubectl()
+    public Kubectl Kubectl(string version = "1.33")
     {
-        var cache = Path.Combine(Server.DataDir, "kubectl-cache-" + Guid.NewGuid().ToString("N")[..6]);
+        var cache = Path.Combine(Server.DataDir, "kubectl-cache-" + version + "-" + Guid.NewGuid().ToString("N")[..6]);
         Directory.CreateDirectory(cache);
-        return new Kubectl(E2E.Tests.Kubectl.PathOf("1.33"), Server.Kubeconfig, cache);
+        return new Kubectl(E2E.Tests.Kubectl.PathOf(version), Server.Kubeconfig, cache);
     }
 
     public CriClient Cri() => new(ContainerdSocket);

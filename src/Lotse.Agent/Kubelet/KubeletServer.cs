@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using Lotse.Streaming.Channels;
+using Lotse.Streaming.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -20,8 +22,8 @@ public sealed record KubeletServing(string CertificatePem, string KeyPem, string
 /// <summary>
 /// The kubelet's HTTPS port (10250): only the API server's client certificate (from the cluster's
 /// client CA, <see cref="KubeletServing.ApiServerUser"/>) is accepted; it serves
-/// <c>/containerLogs/{namespace}/{pod}/{container}</c> with the pods/log parameters, and
-/// <c>/healthz</c>.
+/// <c>/containerLogs/{namespace}/{pod}/{container}</c> with the pods/log parameters,
+/// <c>/exec</c>, <c>/attach</c> and <c>/portForward</c> (SPDY and WebSocket), and <c>/healthz</c>.
 /// </summary>
 internal sealed class KubeletServer : IAsyncDisposable
 {
@@ -52,6 +54,7 @@ internal sealed class KubeletServer : IAsyncDisposable
             });
         });
         var app = builder.Build();
+        app.UseWebSockets();
         app.Run(context => HandleAsync(context, kubelet));
         try
         {
@@ -112,9 +115,96 @@ internal sealed class KubeletServer : IAsyncDisposable
                 }
 
                 return;
+            case ["exec", var ns, var pod, var container]:
+                await StreamAsync(context, kubelet, StreamingRequest.From(StreamingKind.Exec, ns, pod, container, context.Request.Query), cancellationToken);
+                return;
+            case ["attach", var ns, var pod, var container]:
+                await StreamAsync(context, kubelet, StreamingRequest.From(StreamingKind.Attach, ns, pod, container, context.Request.Query), cancellationToken);
+                return;
+            case ["portForward", var ns, var pod]:
+                await StreamAsync(context, kubelet, StreamingRequest.From(StreamingKind.PortForward, ns, pod, null, context.Request.Query), cancellationToken);
+                return;
             default:
                 await PlainAsync(context, 404, $"{context.Request.Path} is not served by this node agent");
                 return;
+        }
+    }
+
+    /// <summary>
+    /// exec, attach and port-forward: the runtime's streaming server does the work. SPDY clients are
+    /// passed through to it as they are; WebSocket clients are bridged — channels to a SPDY
+    /// remote-command session, or the port-forward tunnel unwrapped onto a SPDY connection.
+    /// </summary>
+    private static async Task StreamAsync(HttpContext context, Kubelet kubelet, StreamingRequest request, CancellationToken cancellationToken)
+    {
+        if (!UpgradeForwarder.IsUpgrade(context.Request))
+        {
+            await PlainAsync(context, 400, "Upgrade request required");
+            return;
+        }
+
+        var websocket = context.WebSockets.IsWebSocketRequest;
+        string? protocol = null;
+        if (websocket)
+        {
+            var offered = context.WebSockets.WebSocketRequestedProtocols;
+            protocol = request.Kind == StreamingKind.PortForward
+                ? offered.FirstOrDefault(p => p == TunnelBridge.Protocol)
+                : RemoteCommandBridge.Choose(offered);
+            if (protocol is null)
+            {
+                await PlainAsync(context, 400, $"none of the offered WebSocket protocols is supported: [{string.Join(", ", offered)}]");
+                return;
+            }
+        }
+
+        var (url, status, error) = await kubelet.StreamingUrlAsync(request, cancellationToken);
+        if (error is not null)
+        {
+            await PlainAsync(context, status, error);
+            return;
+        }
+
+        IEnumerable<KeyValuePair<string, string>> headers = websocket
+            ? [KeyValuePair.Create("Connection", "Upgrade"), KeyValuePair.Create("Upgrade", "SPDY/3.1"), KeyValuePair.Create("X-Stream-Protocol-Version", request.Kind == StreamingKind.PortForward ? TunnelBridge.SpdyProtocol : RemoteCommandBridge.SpdyProtocol)]
+            : UpgradeForwarder.RequestHeaders(context.Request);
+        UpgradeResponse upstream;
+        try
+        {
+            upstream = await UpgradeClient.ConnectAsync(url!, "POST", headers, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+        {
+            await PlainAsync(context, 500, $"the runtime's streaming server is not reachable: {e.Message}");
+            return;
+        }
+
+        await using (upstream)
+        {
+            if (upstream.Status != 101)
+            {
+                await PlainAsync(context, upstream.Status is >= 400 and < 600 ? upstream.Status : 500, upstream.Body.Trim());
+                return;
+            }
+
+            if (!websocket)
+            {
+                await UpgradeForwarder.CompleteAsync(context, upstream, cancellationToken);
+                return;
+            }
+
+            // The tunnel's protocol name has a '/', which .NET refuses as a subprotocol token; kubectl
+            // needs it echoed all the same, so the header is set here and the socket accepted without one.
+            context.Response.Headers.SecWebSocketProtocol = protocol;
+            using var socket = await context.WebSockets.AcceptWebSocketAsync((string?)null);
+            if (request.Kind == StreamingKind.PortForward)
+            {
+                await TunnelBridge.RunAsync(socket, upstream.Connection!, cancellationToken);
+            }
+            else
+            {
+                await RemoteCommandBridge.RunAsync(socket, protocol!, upstream.Connection!, request.Options, cancellationToken);
+            }
         }
     }
 

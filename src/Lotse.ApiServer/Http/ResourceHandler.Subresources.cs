@@ -38,8 +38,11 @@ public sealed partial class ResourceHandler
             case ("log", "GET"):
                 await PodLogAsync(context, scope, ct);
                 return;
-            case ("exec" or "attach" or "portforward" or "proxy", _):
-                throw StatusException.ServiceUnavailable($"{subresource} for {scope.Resource.Plural} \"{scope.Name}\" is not available yet: node agents serve logs only in this release");
+            case ("exec" or "attach" or "portforward", "GET" or "POST") when scope.Resource.Kind == "Pod":
+                await PodStreamAsync(context, scope, subresource, ct);
+                return;
+            case ("proxy", _):
+                throw StatusException.ServiceUnavailable($"{subresource} for {scope.Resource.Plural} \"{scope.Name}\" is not available yet");
             default:
                 throw StatusException.MethodNotSupported($"{scope.Resource.GroupResource}/{subresource}", request.Method);
         }
@@ -55,6 +58,58 @@ public sealed partial class ResourceHandler
     /// the log (<c>/containerLogs/{namespace}/{pod}/{container}</c>).
     /// </summary>
     private async Task PodLogAsync(HttpContext context, RequestScope scope, CancellationToken ct)
+    {
+        var (pod, container) = await PodContainerAsync(context, scope, ct);
+        var node = await PodNodeAsync(scope, pod, ct);
+        var query = string.Join('&', LogParameters.Where(p => context.Request.Query.ContainsKey(p)).Select(p => $"{p}={Uri.EscapeDataString(context.Request.Query[p].ToString())}"));
+        var path = $"/containerLogs/{Uri.EscapeDataString(scope.Namespace!)}/{Uri.EscapeDataString(scope.Name!)}/{Uri.EscapeDataString(container)}{(query.Length > 0 ? "?" + query : string.Empty)}";
+        await nodes.ForwardGetAsync(context, node, path, ct);
+    }
+
+    /// <summary>
+    /// pods/exec, pods/attach, pods/portforward: checked here in kube's words (an upgrade request, a
+    /// command, a pod that has not finished), then the connection is relayed to the node agent's
+    /// <c>/exec</c>, <c>/attach</c> or <c>/portForward</c>, whatever protocol the client speaks.
+    /// </summary>
+    private async Task PodStreamAsync(HttpContext context, RequestScope scope, string subresource, CancellationToken ct)
+    {
+        if (!Lotse.Streaming.Http.UpgradeForwarder.IsUpgrade(context.Request))
+        {
+            throw StatusException.BadRequest("Upgrade request required");
+        }
+
+        var ns = Uri.EscapeDataString(scope.Namespace!);
+        var name = Uri.EscapeDataString(scope.Name!);
+        JsonObject pod;
+        string path;
+        if (subresource == "portforward")
+        {
+            pod = (await objects.GetAsync(scope with { Subresource = null }, null, ct)).Object;
+            path = $"/portForward/{ns}/{name}";
+        }
+        else
+        {
+            (pod, var container) = await PodContainerAsync(context, scope, ct);
+            if (subresource == "exec" && context.Request.Query["command"].Count == 0)
+            {
+                throw StatusException.BadRequest("you must specify at least 1 command");
+            }
+
+            path = $"/{subresource}/{ns}/{name}/{Uri.EscapeDataString(container)}";
+        }
+
+        if (pod["status"]?["phase"]?.GetValue<string>() is "Succeeded" or "Failed" && subresource != "portforward")
+        {
+            var verb = subresource == "exec" ? "exec into" : "attach to";
+            throw StatusException.BadRequest($"cannot {verb} a container in a completed pod; current phase is {pod["status"]!["phase"]}");
+        }
+
+        var node = await PodNodeAsync(scope, pod, ct);
+        await nodes.ForwardUpgradeAsync(context, node, path + context.Request.QueryString.Value, ct);
+    }
+
+    /// <summary>The pod and the container a request names (its <c>container</c> parameter, or the pod's only container), in kube's words when it names none that exists.</summary>
+    private async Task<(JsonObject Pod, string Container)> PodContainerAsync(HttpContext context, RequestScope scope, CancellationToken ct)
     {
         var pod = (await objects.GetAsync(scope with { Subresource = null }, null, ct)).Object;
         var spec = pod["spec"] as JsonObject;
@@ -74,17 +129,20 @@ public sealed partial class ResourceHandler
             throw StatusException.BadRequest($"container {container} is not valid for pod {scope.Name}");
         }
 
-        var nodeName = spec?["nodeName"]?.GetValue<string>();
+        return (pod, container);
+    }
+
+    /// <summary>The Node object of the node a pod runs on; a pod not yet placed is a 400 as in kube.</summary>
+    private async Task<JsonObject> PodNodeAsync(RequestScope scope, JsonObject pod, CancellationToken ct)
+    {
+        var nodeName = pod["spec"]?["nodeName"]?.GetValue<string>();
         if (string.IsNullOrEmpty(nodeName))
         {
             throw StatusException.BadRequest($"pod {scope.Name} does not have a host assigned");
         }
 
         var nodesResource = registry.Find("", "v1", "nodes")!;
-        var node = (await objects.GetAsync(new RequestScope(nodesResource, null, nodeName), null, ct)).Object;
-        var query = string.Join('&', LogParameters.Where(p => context.Request.Query.ContainsKey(p)).Select(p => $"{p}={Uri.EscapeDataString(context.Request.Query[p].ToString())}"));
-        var path = $"/containerLogs/{Uri.EscapeDataString(scope.Namespace!)}/{Uri.EscapeDataString(scope.Name!)}/{Uri.EscapeDataString(container)}{(query.Length > 0 ? "?" + query : string.Empty)}";
-        await nodes.ForwardGetAsync(context, node, path, ct);
+        return (await objects.GetAsync(new RequestScope(nodesResource, null, nodeName), null, ct)).Object;
     }
 
     /// <summary>autoscaling/v1 Scale view of a scalable object.</summary>

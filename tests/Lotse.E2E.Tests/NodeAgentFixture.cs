@@ -92,8 +92,16 @@ public sealed class NodeAgentFixture : IAsyncLifetime
         var sandboxes = await cri.Runtime.ListPodSandboxAsync(new ListPodSandboxRequest());
         foreach (var sandbox in sandboxes.Items)
         {
-            await cri.Runtime.StopPodSandboxAsync(new StopPodSandboxRequest { PodSandboxId = sandbox.Id });
-            await cri.Runtime.RemovePodSandboxAsync(new RemovePodSandboxRequest { PodSandboxId = sandbox.Id });
+            try
+            {
+                await cri.Runtime.StopPodSandboxAsync(new StopPodSandboxRequest { PodSandboxId = sandbox.Id });
+                await cri.Runtime.RemovePodSandboxAsync(new RemovePodSandboxRequest { PodSandboxId = sandbox.Id });
+            }
+            catch (Grpc.Core.RpcException)
+            {
+                // The agent removed it meanwhile (NotFound), or was still tearing it down: the host
+                // clean-up that follows removes what is left.
+            }
         }
     }
 }

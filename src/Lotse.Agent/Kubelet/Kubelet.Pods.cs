@@ -37,7 +37,16 @@ public sealed partial class Kubelet
 
         /// <summary>The FailedMount retry delay (2 s doubling to 2 min, as the kubelet's volume manager).</summary>
         public TimeSpan MountBackoff { get; set; }
+
+        /// <summary>Why the agent failed the pod itself (its active deadline passed), if it did.</summary>
+        public (string Reason, string Message)? Failure { get; set; }
     }
+
+    /// <summary>How long the pod may still run under <c>activeDeadlineSeconds</c>, counted from its start on this node; null without a deadline.</summary>
+    private TimeSpan? ActiveDeadline(V1Pod pod) =>
+        pod.Spec.ActiveDeadlineSeconds is { } seconds && pod.Status?.StartTime is { } started
+            ? new DateTimeOffset(DateTime.SpecifyKind(started, DateTimeKind.Utc)).AddSeconds(seconds) - _time.GetUtcNow()
+            : null;
 
     /// <summary>Brings one pod's runtime state to its spec and reports its status; returns when to look again, if the pod needs it.</summary>
     private async Task<TimeSpan?> SyncAsync(string key, CancellationToken cancellationToken)
@@ -75,6 +84,22 @@ public sealed partial class Kubelet
 
         TimeSpan? again = null;
         void LookAgainIn(TimeSpan delay) => again = again is { } current && current < delay ? current : delay;
+
+        if (ActiveDeadline(pod) is { } remaining)
+        {
+            if (remaining <= TimeSpan.Zero)
+            {
+                // kube's activeDeadlineHandler: the pod fails, its containers are stopped.
+                state.Failure = ("DeadlineExceeded", "Pod was active on the node longer than the specified deadline");
+                _events.Record(pod, EventRecorder.Warning, "DeadlineExceeded", state.Failure.Value.Message);
+                _probes.Forget(pod.Metadata.Uid);
+                await StopAsync(pod, runtime, TimeSpan.FromSeconds(pod.Spec.TerminationGracePeriodSeconds ?? 30), cancellationToken);
+                await WriteStatusAsync(pod, await LoadAsync(pod.Metadata.Uid, cancellationToken), state, cancellationToken);
+                return null;
+            }
+
+            LookAgainIn(remaining);
+        }
 
         if (!await SetUpVolumesAsync(pod, runtime, state, cancellationToken))
         {
@@ -320,6 +345,11 @@ public sealed partial class Kubelet
             return false;
         }
 
+        if (TerminationMessageMount(pod, container, attempt, mounts) is { } message)
+        {
+            mounts.Add(message);
+        }
+
         var config = RuntimeConfigs.Container(pod, container, attempt, env, container.Image, mounts);
         Directory.CreateDirectory(Path.Combine(sandboxConfig.LogDirectory, container.Name));
         string id;
@@ -348,6 +378,7 @@ public sealed partial class Kubelet
         }
 
         _events.Record(pod, EventRecorder.Normal, "Started", $"Started container {container.Name}", fieldPath: fieldPath);
+        await PostStartAsync(pod, container, id, sandbox.Network?.Ip ?? string.Empty, cancellationToken);
         return true;
     }
 
@@ -455,12 +486,14 @@ public sealed partial class Kubelet
         var running = runtime.Containers.Where(c => c.State is ContainerState.ContainerRunning or ContainerState.ContainerCreated).ToList();
         await Task.WhenAll(running.Select(async c =>
         {
+            var stopGrace = grace;
             if (c.State == ContainerState.ContainerRunning && pod.Spec.Containers.Concat(pod.Spec.InitContainers ?? []).FirstOrDefault(x => x.Name == c.Metadata.Name) is { } container)
             {
                 _events.Record(pod, EventRecorder.Normal, "Killing", $"Stopping container {container.Name}", fieldPath: FieldPath(pod, container));
+                stopGrace = await PreStopAsync(pod, container, c.Id, runtime.PodIp, grace, cancellationToken);
             }
 
-            await _cri.Runtime.StopContainerAsync(new StopContainerRequest { ContainerId = c.Id, Timeout = (long)grace.TotalSeconds }, cancellationToken: cancellationToken);
+            await _cri.Runtime.StopContainerAsync(new StopContainerRequest { ContainerId = c.Id, Timeout = (long)Math.Ceiling(stopGrace.TotalSeconds) }, cancellationToken: cancellationToken);
         }));
         if (runtime.Sandbox is { State: PodSandboxState.SandboxReady } sandbox)
         {
@@ -555,7 +588,8 @@ public sealed partial class Kubelet
         }
 
         runtime = runtime with { Probes = probes };
-        var status = PodStatusBuilder.Build(pod, runtime, _options.NodeIp, _time.GetUtcNow(), state.Waiting);
+        await AddTerminationMessagesAsync(pod, runtime, cancellationToken);
+        var status = PodStatusBuilder.Build(pod, runtime, _options.NodeIp, _time.GetUtcNow(), state.Waiting, state.Failure);
         var text = status.ToJsonString();
         if (text == state.LastStatus)
         {

@@ -45,7 +45,8 @@ internal sealed record PodRuntime(PodSandboxStatus? Sandbox, IReadOnlyList<Conta
 /// </summary>
 internal static class PodStatusBuilder
 {
-    public static JsonObject Build(V1Pod pod, PodRuntime runtime, string nodeIp, DateTimeOffset now, IReadOnlyDictionary<string, (string Reason, string Message)> waiting)
+    /// <param name="failure">Why the agent failed the pod itself (an active deadline), which makes the phase Failed.</param>
+    public static JsonObject Build(V1Pod pod, PodRuntime runtime, string nodeIp, DateTimeOffset now, IReadOnlyDictionary<string, (string Reason, string Message)> waiting, (string Reason, string Message)? failure = null)
     {
         var spec = pod.Spec;
         var init = (spec.InitContainers ?? []).Select(c => ContainerStatusJson(c, runtime, waiting, pod)).ToList();
@@ -53,7 +54,7 @@ internal static class PodStatusBuilder
         var initialized = (spec.InitContainers ?? []).All(c => Succeeded(runtime.Instances(c.Name).Latest));
         var initFailed = spec.RestartPolicy == "Never" && (spec.InitContainers ?? []).Any(c => runtime.Instances(c.Name).Latest is { State: ContainerState.ContainerExited, ExitCode: not 0 });
         // A finished pod stays finished, whatever the runtime says later.
-        var phase = pod.Status?.Phase is "Succeeded" or "Failed" ? pod.Status.Phase : initFailed ? "Failed" : Phase(pod, runtime, initialized);
+        var phase = failure is not null ? "Failed" : pod.Status?.Phase is "Succeeded" or "Failed" ? pod.Status.Phase : initFailed ? "Failed" : Phase(pod, runtime, initialized);
         var containersReady = phase == "Running" && app.All(c => c["ready"]!.GetValue<bool>());
         var sandboxReady = runtime.Sandbox?.State == PodSandboxState.SandboxReady;
         var time = Time(now);
@@ -124,6 +125,18 @@ internal static class PodStatusBuilder
         if (init.Count > 0)
         {
             status["initContainerStatuses"] = new JsonArray([.. init]);
+        }
+
+        // Why the pod failed, when something other than its containers decided it; kept once finished.
+        if (failure is { } decided)
+        {
+            status["reason"] = decided.Reason;
+            status["message"] = decided.Message;
+        }
+        else if (finished && pod.Status?.Reason is { } reason)
+        {
+            status["reason"] = reason;
+            status["message"] = pod.Status.Message;
         }
 
         var podIp = spec.HostNetwork == true ? nodeIp : runtime.PodIp;

@@ -21,6 +21,7 @@ using Microsoft.AspNetCore.ResponseCompression;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Lotse.ApiServer;
@@ -95,6 +96,7 @@ public static class ApiServerHost
         services.AddSingleton<ResponseWriter>();
         services.AddSingleton(new NodeProxy(options.KubeletClientCertificate, options.KubeletCa));
         services.AddSingleton<ReviewHandler>();
+        services.AddSingleton<Apiextensions.CustomResourceRegistrar>();
         services.AddSingleton<ResourceHandler>();
         services.AddSingleton(new OpenApiDocuments(registry));
         services.AddSingleton(new DiscoveryDocuments(registry, $"{options.AdvertiseAddress}:{options.HttpsPort}"));
@@ -134,6 +136,10 @@ public static class ApiServerHost
         var registry = app.Services.GetRequiredService<ResourceRegistry>();
         var caches = app.Services.GetRequiredService<CacheSet>();
         await caches.StartAsync(registry.StoredResources.Select(r => r.KeyPrefix), cancellationToken);
+
+        // Custom resources are served before traffic is, and follow their definitions from then on.
+        var stopping = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        _ = await app.Services.GetRequiredService<Apiextensions.CustomResourceRegistrar>().StartAsync(stopping);
         var options = app.Services.GetRequiredService<ApiServerOptions>();
         await Bootstrap.EnsureAsync(
             registry,

@@ -24,6 +24,20 @@ internal sealed partial class ModelSchemas(bool v3)
     /// <summary>Adds the kind's schema (under <paramref name="name"/>) and every schema it refers to.</summary>
     public void AddKind(JsonObject schemas, ResourceDefinition resource, string name, JsonObject extensions)
     {
+        if (resource.Schema is { } custom)
+        {
+            // A custom kind: its definition's schema, with the fields every object has.
+            var schema = (JsonObject)custom.DeepClone();
+            var properties = schema["properties"] as JsonObject ?? [];
+            properties["apiVersion"] ??= new JsonObject { ["description"] = "APIVersion defines the versioned schema of this representation of an object.", ["type"] = "string" };
+            properties["kind"] ??= new JsonObject { ["description"] = "Kind is a string value representing the REST resource this object represents.", ["type"] = "string" };
+            properties["metadata"] = new JsonObject { ["description"] = "Standard object's metadata.", ["type"] = "object" };
+            schema["properties"] = properties;
+            Merge(schema, extensions);
+            schemas[name] = schema;
+            return;
+        }
+
         if (KnownFields.ModelOf(resource.Group, resource.Version, resource.Kind) is not { } model)
         {
             var stub = new JsonObject { ["description"] = $"{resource.Kind} ({resource.GroupVersion}).", ["type"] = "object" };

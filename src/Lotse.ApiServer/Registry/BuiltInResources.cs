@@ -86,6 +86,9 @@ public static class BuiltInResources
             new("proxy", ["create", "delete", "get", "patch", "update"], Kind: "ServiceProxyOptions"), Status,
         ], fields: ["spec.clusterIP", "spec.type"]),
 
+        // apiextensions.k8s.io/v1
+        R("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false, ["crd", "crds"], ["api-extensions"], [Status]),
+
         // apps/v1
         R("apps", "v1", "ControllerRevision", "controllerrevisions", true),
         R("apps", "v1", "DaemonSet", "daemonsets", true, ["ds"], All, [Status]),

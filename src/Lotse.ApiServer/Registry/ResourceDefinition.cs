@@ -55,6 +55,9 @@ public sealed record ResourceDefinition
     /// <summary>False for virtual resources answered without storage (reviews, token requests).</summary>
     public bool Stored { get; init; } = true;
 
+    /// <summary>The OpenAPI v3 schema of a custom kind (from its definition); built-in kinds take theirs from the typed models.</summary>
+    public System.Text.Json.Nodes.JsonObject? Schema { get; init; }
+
     public string GroupVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
 
     /// <summary>"pods" for core resources, "deployments.apps" otherwise — how error messages name it.</summary>

@@ -3,8 +3,8 @@ using System.Collections.Concurrent;
 namespace Lotse.ApiServer.Registry;
 
 /// <summary>
-/// Every resource the server serves, looked up by URL (group, version, plural). Thread-safe; CRDs
-/// add and remove entries at run time (a later issue), so lookups never cache across requests.
+/// Every resource the server serves, looked up by URL (group, version, plural). Thread-safe; custom
+/// resources are added and removed at run time, so lookups never cache across requests.
 /// </summary>
 public sealed class ResourceRegistry
 {
@@ -31,6 +31,16 @@ public sealed class ResourceRegistry
             _byPath[(definition.Group, definition.Version, definition.Plural)] = definition;
             _ordered.RemoveAll(d => d.Group == definition.Group && d.Version == definition.Version && d.Plural == definition.Plural);
             _ordered.Add(definition);
+        }
+    }
+
+    /// <summary>Stops serving a resource (a custom resource whose definition went away).</summary>
+    public void Remove(string group, string version, string plural)
+    {
+        lock (_gate)
+        {
+            _byPath.TryRemove((group, version, plural), out _);
+            _ordered.RemoveAll(d => d.Group == group && d.Version == version && d.Plural == plural);
         }
     }
 

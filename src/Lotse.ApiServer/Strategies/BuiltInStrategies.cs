@@ -16,6 +16,7 @@ public static class BuiltInStrategies
         ("", "Secret") => new SecretStrategy(),
         ("", "ReplicationController") or ("apps", "Deployment" or "ReplicaSet" or "StatefulSet" or "DaemonSet") or ("batch", "Job" or "CronJob") => new WorkloadStrategy(kind),
         ("policy", "PodDisruptionBudget") => new PodDisruptionBudgetStrategy(),
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => new Apiextensions.CustomResourceDefinitionStrategy(),
         ("rbac.authorization.k8s.io", _) => PathSegmentNames,
         _ => ResourceStrategy.Default,
     };

@@ -17,6 +17,9 @@ public sealed partial class CacheSet(IStore store, ILogger<CacheSet> logger) : I
     private readonly ConcurrentDictionary<string, ResourceCache> _caches = new(StringComparer.Ordinal);
     private readonly Lock _revisionGate = new();
     private readonly CancellationTokenSource _stop = new();
+
+    /// <summary>Held while an event is dispatched, and while a cache is added, so none slips between.</summary>
+    private readonly SemaphoreSlim _dispatch = new(1, 1);
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _revision;
@@ -42,27 +45,60 @@ public sealed partial class CacheSet(IStore store, ILogger<CacheSet> logger) : I
         _loop = Task.Run(() => RunAsync(revision, _stop.Token), CancellationToken.None);
     }
 
+    /// <summary>
+    /// Adds the cache of a prefix served from now on (a custom resource), loaded at the revision every
+    /// other cache is at; events after it reach it through the shared watch.
+    /// </summary>
+    public async Task AddAsync(string keyPrefix, CancellationToken cancellationToken)
+    {
+        if (_caches.ContainsKey(keyPrefix))
+        {
+            return;
+        }
+
+        await _dispatch.WaitAsync(cancellationToken);
+        try
+        {
+            if (_caches.ContainsKey(keyPrefix))
+            {
+                return;
+            }
+
+            var cache = new ResourceCache(keyPrefix);
+            var revision = Revision;
+            cache.Reset(await RangeAsync(keyPrefix, revision, cancellationToken), revision);
+            _caches[keyPrefix] = cache;
+        }
+        finally
+        {
+            _dispatch.Release();
+        }
+    }
+
+    private async Task<List<CachedObject>> RangeAsync(string keyPrefix, long revision, CancellationToken cancellationToken)
+    {
+        var objects = new List<CachedObject>();
+        string? after = null;
+        while (true)
+        {
+            var page = await store.RangeAsync(new RangeRequest(keyPrefix, 1000, after, revision), cancellationToken);
+            objects.AddRange(page.Items.Select(CachedObject.FromStore));
+            if (!page.More || page.Items.Count == 0)
+            {
+                return objects;
+            }
+
+            after = page.Items[^1].Key;
+        }
+    }
+
     /// <summary>Lists every cached prefix at one revision and resets the caches to it.</summary>
     private async Task<long> LoadAsync(CancellationToken cancellationToken)
     {
         var revision = await store.GetCurrentRevisionAsync(cancellationToken);
         foreach (var cache in _caches.Values)
         {
-            var objects = new List<CachedObject>();
-            string? after = null;
-            while (true)
-            {
-                var page = await store.RangeAsync(new RangeRequest(cache.KeyPrefix, 1000, after, revision), cancellationToken);
-                objects.AddRange(page.Items.Select(CachedObject.FromStore));
-                if (!page.More || page.Items.Count == 0)
-                {
-                    break;
-                }
-
-                after = page.Items[^1].Key;
-            }
-
-            cache.Reset(objects, revision);
+            cache.Reset(await RangeAsync(cache.KeyPrefix, revision, cancellationToken), revision);
         }
 
         Advance(revision);
@@ -78,13 +114,21 @@ public sealed partial class CacheSet(IStore store, ILogger<CacheSet> logger) : I
             {
                 await foreach (var e in store.WatchAsync(RootPrefix, revision, cancellationToken))
                 {
-                    if (e.Type != WatchEventType.Progress)
+                    await _dispatch.WaitAsync(cancellationToken);
+                    try
                     {
-                        Dispatch(e);
-                    }
+                        if (e.Type != WatchEventType.Progress)
+                        {
+                            Dispatch(e);
+                        }
 
-                    revision = e.Revision;
-                    Advance(revision);
+                        revision = e.Revision;
+                        Advance(revision);
+                    }
+                    finally
+                    {
+                        _dispatch.Release();
+                    }
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -225,6 +269,7 @@ public sealed partial class CacheSet(IStore store, ILogger<CacheSet> logger) : I
         }
 
         _stop.Dispose();
+        _dispatch.Dispose();
     }
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "Watch cache resumes after revision {Revision}: {Reason}")]

@@ -1,0 +1,87 @@
+using System.Text.RegularExpressions;
+
+namespace Lotse.E2E.Tests;
+
+/// <summary>
+/// CustomResourceDefinitions with the real kubectl (1.27 and 1.33): applied and established, objects
+/// created, printed with their columns, explained from the schema, refused in kube's words when they
+/// break it, scaled, and deleted with their definition.
+/// </summary>
+public sealed class KubectlCrdTests(KubectlFixture fixture) : IClassFixture<KubectlFixture>
+{
+    private static string Definition(string group) => $$"""
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata: {name: crontabs.{{group}}}
+        spec:
+          group: {{group}}
+          scope: Namespaced
+          names: {plural: crontabs, singular: crontab, kind: CronTab, shortNames: [ct], categories: [all]}
+          versions:
+          - name: v1
+            served: true
+            storage: true
+            subresources:
+              status: {}
+              scale: {specReplicasPath: .spec.replicas, statusReplicasPath: .status.replicas}
+            additionalPrinterColumns:
+            - {name: Spec, type: string, jsonPath: .spec.cronSpec}
+            - {name: Replicas, type: integer, jsonPath: .spec.replicas}
+            - {name: Age, type: date, jsonPath: .metadata.creationTimestamp}
+            schema:
+              openAPIV3Schema:
+                type: object
+                properties:
+                  spec:
+                    type: object
+                    description: The desired schedule.
+                    properties:
+                      cronSpec: {type: string, description: The schedule in cron format.}
+                      replicas: {type: integer, minimum: 1, maximum: 10, default: 1}
+                  status:
+                    type: object
+                    properties:
+                      replicas: {type: integer}
+        """;
+
+    private static void Ok((int ExitCode, string Stdout, string Stderr) result) =>
+        Assert.True(result.ExitCode == 0, $"kubectl failed ({result.ExitCode}):\n{result.Stderr}\n{result.Stdout}");
+
+    [KubectlTheory]
+    [InlineData("1.27")]
+    [InlineData("1.33")]
+    public async Task Crd_ServesItsKind_ThroughKubectl(string version)
+    {
+        var kubectl = fixture.Kubectl(version);
+        var group = $"v{version.Replace(".", string.Empty, StringComparison.Ordinal)}.example.com";
+        var applied = await kubectl.RunWithInputAsync(Definition(group), "apply", "-f", "-");
+        Ok(applied);
+        Assert.Contains($"customresourcedefinition.apiextensions.k8s.io/crontabs.{group} created", applied.Stdout, StringComparison.Ordinal);
+        Ok(await kubectl.RunAsync("wait", "--for", "condition=established", "--timeout=30s", $"crd/crontabs.{group}"));
+
+        var created = await kubectl.RunWithInputAsync($"apiVersion: {group}/v1\nkind: CronTab\nmetadata: {{name: nightly}}\nspec: {{cronSpec: \"* * * * 5\"}}\n", "apply", "-f", "-");
+        Ok(created);
+        Assert.Contains($"crontab.{group}/nightly created", created.Stdout, StringComparison.Ordinal);
+        var listed = await kubectl.RunAsync("get", $"crontabs.{group}");
+        Ok(listed);
+        Assert.Matches(@"NAME\s+SPEC\s+REPLICAS\s+AGE", listed.Stdout);
+        Assert.Matches(@"nightly\s+\* \* \* \* 5\s+1\s+\d+s", listed.Stdout);
+
+        var explained = await kubectl.RunAsync("explain", $"crontabs.{group}.spec.cronSpec");
+        Ok(explained);
+        Assert.Contains("The schedule in cron format.", explained.Stdout, StringComparison.Ordinal);
+
+        var invalid = await kubectl.RunWithInputAsync($"apiVersion: {group}/v1\nkind: CronTab\nmetadata: {{name: broken}}\nspec: {{cronSpec: x, replicas: 20}}\n", "apply", "-f", "-");
+        Assert.NotEqual(0, invalid.ExitCode);
+        Assert.Contains($"The CronTab \"broken\" is invalid: spec.replicas: Invalid value: 20: spec.replicas in body should be less than or equal to 10", invalid.Stderr, StringComparison.Ordinal);
+
+        Ok(await kubectl.RunAsync("scale", $"crontabs.{group}/nightly", "--replicas=3"));
+        Assert.Equal("3", (await kubectl.RunAsync("get", $"crontabs.{group}", "nightly", "-o", "jsonpath={.spec.replicas}")).Stdout);
+
+        var deleted = await kubectl.RunAsync("delete", "crd", $"crontabs.{group}", "--timeout=30s");
+        Ok(deleted);
+        var after = await kubectl.RunAsync("get", $"crontabs.{group}");
+        Assert.NotEqual(0, after.ExitCode);
+        Assert.True(Regex.IsMatch(after.Stderr, "the server doesn't have a resource type|doesn't have a resource type"), after.Stderr);
+    }
+}

@@ -26,6 +26,30 @@ public sealed class NamespaceControllerTests(ControllersFixture fixture)
     }
 
     [Fact]
+    public async Task DeleteNamespace_AlsoDeletesItsCustomObjects()
+    {
+        var crd = new V1CustomResourceDefinition
+        {
+            Metadata = new V1ObjectMeta { Name = "widgets.ns.example.com" },
+            Spec = new V1CustomResourceDefinitionSpec
+            {
+                Group = "ns.example.com",
+                Scope = "Namespaced",
+                Names = new V1CustomResourceDefinitionNames { Plural = "widgets", Singular = "widget", Kind = "Widget" },
+                Versions = [new V1CustomResourceDefinitionVersion { Name = "v1", Served = true, Storage = true, Schema = new V1CustomResourceValidation { OpenAPIV3Schema = new V1JSONSchemaProps { Type = "object", XKubernetesPreserveUnknownFields = true } } }],
+            },
+        };
+        await _client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd);
+        await EventuallyAsync(async () => (await _client.ApiextensionsV1.ReadCustomResourceDefinitionAsync("widgets.ns.example.com")).Status?.Conditions?.Any(c => c.Type == "Established" && c.Status == "True") == true, "the definition is established");
+        await _client.CreateNamespaceAsync("ns-custom");
+        await _client.CustomObjects.CreateNamespacedCustomObjectAsync(new { apiVersion = "ns.example.com/v1", kind = "Widget", metadata = new { name = "w" }, spec = new { size = 3 } }, "ns.example.com", "v1", "ns-custom", "widgets");
+        await _client.CoreV1.DeleteNamespaceAsync("ns-custom");
+        await EventuallyAsync(() => Helpers.IsGoneAsync(() => _client.CoreV1.ReadNamespaceAsync("ns-custom")), "the namespace is gone");
+        var left = (System.Text.Json.JsonElement)await _client.CustomObjects.ListClusterCustomObjectAsync("ns.example.com", "v1", "widgets");
+        Assert.Equal(0, left.GetProperty("items").GetArrayLength());
+    }
+
+    [Fact]
     public async Task NewNamespace_GetsDefaultServiceAccountAndRootCa_RestoredWhenRemoved()
     {
         await _client.CreateNamespaceAsync("ns-defaults");

@@ -110,6 +110,13 @@ public sealed class StatusException : Exception
     /// <summary>422 for a request that is well-formed but cannot be applied (a patch that does not apply).</summary>
     public static StatusException UnprocessableEntity(string message) => new(422, "Invalid", message);
 
+    /// <summary>A server-side apply that conflicts with other field managers: 409 with one FieldManagerConflict cause per field.</summary>
+    public static StatusException ApplyConflict(string message, IEnumerable<(string Field, string Message)> conflicts) =>
+        new(409, "Conflict", message, new JsonObject
+        {
+            ["causes"] = new JsonArray([.. conflicts.Select(c => (JsonNode)new JsonObject { ["reason"] = "FieldManagerConflict", ["message"] = c.Message, ["field"] = c.Field })]),
+        });
+
     public static StatusException BadRequest(string message) => new(400, "BadRequest", message);
 
     public static StatusException Unauthorized(string message = "Unauthorized") => new(401, "Unauthorized", message);

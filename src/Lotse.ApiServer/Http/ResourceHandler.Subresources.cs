@@ -221,7 +221,7 @@ public sealed partial class ResourceHandler
 
             spec["replicas"] = count;
             ObjectStore.Metadata(next)["resourceVersion"] = pinned;
-            return next;
+            return Recorded(next, current, scope, Patcher.FieldManager(context.Request));
         }, options, ct);
         await ResponseWriter.WriteJsonAsync(context.Response, 200, Scale(scope.Resource, updated), ct);
     }

@@ -30,7 +30,8 @@ public sealed partial class ResourceHandler
             FieldValidation.Apply(context, scope.Resource, body, FieldValidation.ModeOf(request));
         }
 
-        var (updated, created) = await objects.UpdateAsync(scope, _ => (JsonObject)body.DeepClone(), options, ct);
+        var manager = Patcher.FieldManager(request);
+        var (updated, created) = await objects.UpdateAsync(scope, current => Recorded((JsonObject)body.DeepClone(), current, scope, manager), options, ct);
         await writer.WriteObjectAsync(context.Response, created ? 201 : 200, scope.Resource, updated, format, request.Query["includeObject"], ct);
     }
 
@@ -41,18 +42,34 @@ public sealed partial class ResourceHandler
         var options = WriteOptionsOf(request);
         var patcher = await Patcher.ReadAsync(request, scope.Resource, ct);
         var mode = FieldValidation.ModeOf(request);
-        var (updated, _) = await objects.UpdateAsync(scope, current =>
+        var (updated, created) = await objects.UpdateAsync(scope, current =>
         {
+            if (patcher.IsApply)
+            {
+                var applied = patcher.ApplyConfiguration(current, scope.Resource, KubeTimeNow());
+                FieldValidation.Apply(context, scope.Resource, applied, mode, current?.Object);
+                return applied;
+            }
+
             var patched = patcher.Apply(current ?? throw StatusException.NotFound(scope.Resource.GroupResource, scope.Name!));
             if (scope.Subresource is null)
             {
                 FieldValidation.Apply(context, scope.Resource, patched, mode, current.Object);
             }
 
-            return patched;
-        }, options, ct);
-        await writer.WriteObjectAsync(context.Response, 200, scope.Resource, updated, format, request.Query["includeObject"], ct);
+            return Recorded(patched, current, scope, patcher.Manager);
+        }, options, ct, createIfMissing: patcher.IsApply && scope.Subresource is null);
+        await writer.WriteObjectAsync(context.Response, created ? 201 : 200, scope.Resource, updated, format, request.Query["includeObject"], ct);
     }
+
+    /// <summary>An ordinary write recorded in the managed fields of an object that has them (once applied server-side).</summary>
+    private JsonObject Recorded(JsonObject next, CachedObject? current, RequestScope scope, string manager)
+    {
+        Patching.ServerSideApply.ServerSideApplier.RecordUpdate(next, current?.Object, Patching.PatchSchema.For(scope.Resource.Group, scope.Resource.Kind), manager, scope.Resource.GroupVersion, scope.Subresource, KubeTimeNow());
+        return next;
+    }
+
+    private string KubeTimeNow() => time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
     private async Task DeleteAsync(HttpContext context, RequestScope scope, CancellationToken ct)
     {

@@ -13,13 +13,15 @@ public sealed partial class ObjectStore
     /// object, lets <paramref name="tryUpdate"/> produce the new one (null current = absent), applies the
     /// shared update rules and the strategy, and writes only if the object did not change meanwhile.
     /// When the caller pinned a resourceVersion (in the body) a conflict is the caller's (409); when it
-    /// did not, the loop re-reads and tries again.
+    /// did not, the loop re-reads and tries again. <paramref name="createIfMissing"/> lets a write create
+    /// the object of any kind (a server-side apply does).
     /// </summary>
     public async Task<(CachedObject Object, bool Created)> UpdateAsync(
         RequestScope scope,
         Func<CachedObject?, JsonObject> tryUpdate,
         WriteOptions options,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        bool createIfMissing = false)
     {
         var resource = scope.Resource;
         for (var attempt = 0; ; attempt++)
@@ -28,7 +30,7 @@ public sealed partial class ObjectStore
             var updated = tryUpdate(current);
             if (current is null)
             {
-                if (!resource.Strategy.AllowCreateOnUpdate || scope.Subresource is not null)
+                if (!(resource.Strategy.AllowCreateOnUpdate || createIfMissing) || scope.Subresource is not null)
                 {
                     throw StatusException.NotFound(resource.GroupResource, scope.Name!);
                 }

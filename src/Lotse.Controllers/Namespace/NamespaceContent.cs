@@ -4,7 +4,8 @@ namespace Lotse.Controllers.Namespace;
 
 /// <summary>
 /// The namespaced kinds a terminating namespace is emptied of: delete them all, then look whether
-/// any is left (pods on a node stay until their agent confirms). Custom resources join with CRDs.
+/// any is left (pods on a node stay until their agent confirms). Namespaced custom resources join
+/// from the CustomResourceDefinitions there are at the time.
 /// </summary>
 internal sealed record NamespaceContent(
     string Resource,
@@ -41,4 +42,28 @@ internal sealed record NamespaceContent(
         new("roles.rbac.authorization.k8s.io", async (c, ns, ct) => await c.RbacAuthorizationV1.DeleteCollectionNamespacedRoleAsync(ns, cancellationToken: ct), async (c, ns, ct) => (await c.RbacAuthorizationV1.ListNamespacedRoleAsync(ns, limit: 1, cancellationToken: ct)).Items.Count > 0),
         new("rolebindings.rbac.authorization.k8s.io", async (c, ns, ct) => await c.RbacAuthorizationV1.DeleteCollectionNamespacedRoleBindingAsync(ns, cancellationToken: ct), async (c, ns, ct) => (await c.RbacAuthorizationV1.ListNamespacedRoleBindingAsync(ns, limit: 1, cancellationToken: ct)).Items.Count > 0),
     ];
+
+    /// <summary>The namespaced custom resources served now, each through its storage version.</summary>
+    public static async Task<List<NamespaceContent>> CustomAsync(IKubernetes client, CancellationToken cancellationToken)
+    {
+        var definitions = await client.ApiextensionsV1.ListCustomResourceDefinitionAsync(cancellationToken: cancellationToken);
+        var contents = new List<NamespaceContent>();
+        foreach (var crd in definitions.Items.Where(d => d.Spec.Scope == "Namespaced" && d.Metadata.DeletionTimestamp is null))
+        {
+            var group = crd.Spec.Group;
+            var plural = crd.Spec.Names.Plural;
+            if (crd.Spec.Versions.FirstOrDefault(v => v.Storage) is not { } version)
+            {
+                continue;
+            }
+
+            contents.Add(new(
+                $"{plural}.{group}",
+                async (c, ns, ct) => await c.CustomObjects.DeleteCollectionNamespacedCustomObjectAsync(group, version.Name, ns, plural, cancellationToken: ct),
+                async (c, ns, ct) => await c.CustomObjects.ListNamespacedCustomObjectAsync(group, version.Name, ns, plural, limit: 1, cancellationToken: ct) is System.Text.Json.JsonElement list
+                    && list.TryGetProperty("items", out var items) && items.GetArrayLength() > 0));
+        }
+
+        return contents;
+    }
 }

@@ -45,7 +45,7 @@ public sealed class NamespaceController : Controller
         }
 
         var left = new List<string>();
-        foreach (var content in NamespaceContent.BuiltIn)
+        foreach (var content in NamespaceContent.BuiltIn.Concat(await NamespaceContent.CustomAsync(_client, cancellationToken)))
         {
             await content.DeleteAll(_client, key, cancellationToken);
             if (await content.AnyLeft(_client, key, cancellationToken))

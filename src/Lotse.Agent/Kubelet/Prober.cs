@@ -168,8 +168,48 @@ internal sealed partial class Prober : IDisposable
             }
         }
 
-        return null; // grpc probes: not yet; they count as passing
+        if (probe.Grpc is { } grpc)
+        {
+            return await GrpcProbeAsync(string.IsNullOrEmpty(podIp) ? "127.0.0.1" : podIp, grpc.Port, grpc.Service ?? string.Empty, timeout, cancellationToken);
+        }
+
+        return null;
     }
+
+    /// <summary>kube's gRPC probe: grpc.health.v1.Health/Check over plain HTTP/2; SERVING passes, anything else fails in the kubelet's words.</summary>
+    internal static async Task<string?> GrpcProbeAsync(string host, int port, string service, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var address = $"{(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host)}:{port}";
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://{address}", new Grpc.Net.Client.GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler { ConnectTimeout = timeout },
+        });
+        var client = new Health.Health.HealthClient(channel);
+        try
+        {
+            var response = await client.CheckAsync(new Health.HealthCheckRequest { Service = service }, deadline: DateTime.UtcNow + timeout, cancellationToken: cancellationToken);
+            return response.Status == Health.HealthCheckResponse.Types.ServingStatus.Serving
+                ? null
+                : $"service unhealthy (responded with \"{StatusName(response.Status)}\")";
+        }
+        catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            return e.StatusCode switch
+            {
+                StatusCode.Unimplemented => $"error: this server does not implement the grpc health protocol (grpc.health.v1.Health): {e.Status.Detail}",
+                StatusCode.DeadlineExceeded => $"timeout: health rpc did not complete within {timeout.TotalSeconds:0}s",
+                StatusCode.Unavailable => $"error: failed to connect service at \"{address}\": {e.Status.Detail}",
+                _ => $"error: health rpc probe failed: {e.Status.Detail}",
+            };
+        }
+    }
+
+    private static string StatusName(Health.HealthCheckResponse.Types.ServingStatus status) => status switch
+    {
+        Health.HealthCheckResponse.Types.ServingStatus.NotServing => "NOT_SERVING",
+        Health.HealthCheckResponse.Types.ServingStatus.ServiceUnknown => "SERVICE_UNKNOWN",
+        _ => "UNKNOWN",
+    };
 
     private static int Port(IntOrString port, V1Container container)
     {

@@ -3,6 +3,7 @@ using Lotse.Benchmarks.Storage;
 
 // `-- agent [sequential] [parallel]` runs the node agent benchmark (root, containerd: pod create → Running beside raw CRI).
 // `-- scheduler [nodes,...] [pods]` runs the scheduler throughput benchmark.
+// `-- controllers [nodes] [replicas] [deployments]` runs Deployments to available and through a rolling update on hollow nodes.
 // `-- api` runs the API server benchmark (the whole HTTPS stack with KubernetesClient, beside the store).
 // `dotnet run -c Release --project bench/Lotse.Benchmarks -- store [sqlite|etcd|all]` runs the store
 // harness (throughput and latency percentiles beside the raw baselines, in one run);
@@ -20,6 +21,11 @@ if (args.Length > 0 && args[0] == "api")
 if (args.Length > 0 && args[0] == "agent")
 {
     return await Lotse.Benchmarks.Agent.AgentHarness.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "controllers")
+{
+    return await Lotse.Benchmarks.Controllers.ControllersHarness.RunAsync(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "scheduler")

@@ -208,10 +208,13 @@ internal sealed class KubeletServer : IAsyncDisposable
         }
     }
 
+    /// <summary>A plain-text answer with its length, so a proxy in front relays it without waiting for the connection to close.</summary>
     private static async Task PlainAsync(HttpContext context, int status, string text)
     {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
         context.Response.StatusCode = status;
         context.Response.ContentType = "text/plain";
-        await context.Response.WriteAsync(text, context.RequestAborted);
+        context.Response.ContentLength = bytes.Length;
+        await context.Response.Body.WriteAsync(bytes, context.RequestAborted);
     }
 }

@@ -18,7 +18,7 @@ namespace Lotse.ApiServer.Apiextensions;
 /// Established. A definition being deleted (Terminating) has its objects deleted, then its
 /// clean-up finalizer removed, and stops being served when it is gone.
 /// </summary>
-public sealed partial class CustomResourceRegistrar(ResourceRegistry registry, CacheSet caches, ObjectStore objects, OpenApiDocuments openApi, ILogger<CustomResourceRegistrar> logger)
+public sealed partial class CustomResourceRegistrar(ResourceRegistry registry, CacheSet caches, ObjectStore objects, OpenApiDocuments openApi, TimeProvider time, ILogger<CustomResourceRegistrar> logger)
 {
     private readonly ConcurrentDictionary<string, List<(string Group, string Version, string Plural)>> _served = new(StringComparer.Ordinal);
 
@@ -238,11 +238,11 @@ public sealed partial class CustomResourceRegistrar(ResourceRegistry registry, C
     }
 
     /// <summary>Sets a condition, keeping its transition time when its status does not change.</summary>
-    private static void SetCondition(JsonObject status, string type, string value, string reason, string message)
+    private void SetCondition(JsonObject status, string type, string value, string reason, string message)
     {
         var conditions = status["conditions"] as JsonArray ?? [];
         var existing = conditions.OfType<JsonObject>().FirstOrDefault(c => c["type"]?.GetValue<string>() == type);
-        var since = existing?["status"]?.GetValue<string>() == value ? existing["lastTransitionTime"]?.DeepClone() : DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        var since = existing?["status"]?.GetValue<string>() == value ? existing["lastTransitionTime"]?.DeepClone() : time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         if (existing is not null)
         {
             conditions.Remove(existing);

@@ -196,5 +196,6 @@ public sealed partial class ResourceHandler
         return updated.Revision;
     }
 
+    /// <summary>Now as metav1.Time (RFC 3339, whole seconds, UTC).</summary>
     private string Timestamp() => time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 }

@@ -282,7 +282,7 @@ public sealed partial class ResourceHandler
                 ["type"] = "PodScheduled",
                 ["status"] = "True",
                 ["lastProbeTime"] = null,
-                ["lastTransitionTime"] = time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+                ["lastTransitionTime"] = Timestamp(),
             });
             status["conditions"] = conditions;
             next["status"] = status;

@@ -46,7 +46,7 @@ public sealed partial class ResourceHandler
         {
             if (patcher.IsApply)
             {
-                var applied = patcher.ApplyConfiguration(current, scope.Resource, KubeTimeNow());
+                var applied = patcher.ApplyConfiguration(current, scope.Resource, Timestamp());
                 FieldValidation.Apply(context, scope.Resource, applied, mode, current?.Object);
                 return applied;
             }
@@ -65,11 +65,9 @@ public sealed partial class ResourceHandler
     /// <summary>An ordinary write recorded in the managed fields of an object that has them (once applied server-side).</summary>
     private JsonObject Recorded(JsonObject next, CachedObject? current, RequestScope scope, string manager)
     {
-        Patching.ServerSideApply.ServerSideApplier.RecordUpdate(next, current?.Object, Patching.PatchSchema.For(scope.Resource.Group, scope.Resource.Kind), manager, scope.Resource.GroupVersion, scope.Subresource, KubeTimeNow());
+        Patching.ServerSideApply.ServerSideApplier.RecordUpdate(next, current?.Object, Patching.PatchSchema.For(scope.Resource.Group, scope.Resource.Kind), manager, scope.Resource.GroupVersion, scope.Subresource, Timestamp());
         return next;
     }
-
-    private string KubeTimeNow() => time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
     private async Task DeleteAsync(HttpContext context, RequestScope scope, CancellationToken ct)
     {

@@ -44,7 +44,7 @@ public sealed partial class DaemonSetController : Controller
         _expectations = new Expectations(Time);
         _sets.AddHandler(InformerHandler.ForAll<V1DaemonSet>(s => Queue.Add(ObjectKey.Of(s))));
         _nodes.AddHandler(InformerHandler.ForAll<V1Node>(_ => EnqueueAll()));
-        _history.OnChange(EnqueueOwner);
+        _history.OnChange(Kind, Queue.Add);
         _pods.AddHandler(new InformerHandler<V1Pod>(
             onAdd: pod => Observed(pod, added: true),
             onUpdate: (old, pod) =>
@@ -53,9 +53,9 @@ public sealed partial class DaemonSetController : Controller
                 {
                     Observed(pod, added: false);
                 }
-                else if (Owners.ControllerOf(pod) is { } owner)
+                else if (OwnerKey(pod) is { } owner)
                 {
-                    EnqueueOwner(owner);
+                    Queue.Add(owner);
                 }
             },
             onDelete: pod =>
@@ -64,9 +64,9 @@ public sealed partial class DaemonSetController : Controller
                 {
                     Observed(pod, added: false);
                 }
-                else if (Owners.ControllerOf(pod) is { } owner)
+                else if (OwnerKey(pod) is { } owner)
                 {
-                    EnqueueOwner(owner);
+                    Queue.Add(owner);
                 }
             }));
     }
@@ -81,19 +81,13 @@ public sealed partial class DaemonSetController : Controller
         }
     }
 
-    private void EnqueueOwner(V1OwnerReference owner)
-    {
-        if (owner.Kind == Kind && _sets.List().FirstOrDefault(s => s.Metadata.Uid == owner.Uid) is { } set)
-        {
-            Queue.Add(ObjectKey.Of(set));
-        }
-    }
+    private static string? OwnerKey(V1Pod pod) =>
+        Owners.ControllerOf(pod) is { Kind: Kind } owner ? ObjectKey.Of(pod.Metadata.NamespaceProperty, owner.Name) : null;
 
     private void Observed(V1Pod pod, bool added)
     {
-        if (Owners.ControllerOf(pod) is { Kind: Kind } owner && _sets.List().FirstOrDefault(s => s.Metadata.Uid == owner.Uid) is { } set)
+        if (OwnerKey(pod) is { } key)
         {
-            var key = ObjectKey.Of(set);
             _expectations.Observed(key, added);
             Queue.Add(key);
         }
@@ -115,7 +109,7 @@ public sealed partial class DaemonSetController : Controller
 
         var update = await _history.EnsureAsync(set, ApiVersion, Kind, set.Spec.Template, set.Status?.CollisionCount, cancellationToken);
         var hash = update.Metadata.Labels[ControllerHistory.HashLabel];
-        var pods = await ClaimPodsAsync(set, cancellationToken);
+        var pods = await PodClaims.ClaimAsync(_client, set, ApiVersion, Kind, _pods.ByNamespace(set.Metadata.NamespaceProperty), p => LabelSelectors.Matches(set.Spec.Selector, p.Metadata.Labels), cancellationToken);
         var nodes = _nodes.List();
         var plan = DaemonPlan.Make(set, nodes, pods, hash, Time.GetUtcNow());
         if (_expectations.Satisfied(key))
@@ -127,49 +121,6 @@ public sealed partial class DaemonSetController : Controller
         var live = new HashSet<string>(pods.Select(p => p.Metadata.Labels?.TryGetValue(ControllerHistory.HashLabel, out var h) == true ? h : null).OfType<string>().Select(h => $"{set.Metadata.Name}-{h}").Append(update.Metadata.Name), StringComparer.Ordinal);
         await _history.TruncateAsync(set, live, set.Spec.RevisionHistoryLimit ?? 10, cancellationToken);
         return plan.RecheckAfter is { } delay ? Reconciled.After(delay) : Reconciled.Done;
-    }
-
-    /// <summary>The daemon pods of this set, adopting orphans its selector matches and releasing owned pods that stopped matching.</summary>
-    private async Task<List<V1Pod>> ClaimPodsAsync(V1DaemonSet set, CancellationToken cancellationToken)
-    {
-        var owned = new List<V1Pod>();
-        foreach (var pod in _pods.ByNamespace(set.Metadata.NamespaceProperty))
-        {
-            var controller = Owners.ControllerOf(pod);
-            var matches = LabelSelectors.Matches(set.Spec.Selector, pod.Metadata.Labels);
-            if (controller?.Uid == set.Metadata.Uid)
-            {
-                if (matches)
-                {
-                    owned.Add(pod);
-                }
-                else
-                {
-                    await PatchOwnersAsync(pod, [.. pod.Metadata.OwnerReferences!.Where(r => r.Uid != set.Metadata.Uid)], cancellationToken);
-                }
-            }
-            else if (controller is null && matches && pod.Metadata.DeletionTimestamp is null
-                && await PatchOwnersAsync(pod, [.. pod.Metadata.OwnerReferences ?? [], Owners.ControllerReference(set, ApiVersion, Kind)], cancellationToken))
-            {
-                owned.Add(pod);
-            }
-        }
-
-        return owned;
-    }
-
-    private async Task<bool> PatchOwnersAsync(V1Pod pod, List<V1OwnerReference> owners, CancellationToken cancellationToken)
-    {
-        var patch = new { metadata = new { uid = pod.Metadata.Uid, ownerReferences = owners } };
-        try
-        {
-            await _client.CoreV1.PatchNamespacedPodAsync(new V1Patch(patch, V1Patch.PatchType.MergePatch), pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
-            return true;
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict or HttpStatusCode.UnprocessableEntity)
-        {
-            return false;
-        }
     }
 
     private async Task ApplyAsync(V1DaemonSet set, string key, DaemonPlan plan, CancellationToken cancellationToken)

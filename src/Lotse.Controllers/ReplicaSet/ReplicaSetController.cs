@@ -89,7 +89,7 @@ public sealed partial class ReplicaSetController : Controller
             return Reconciled.Done;
         }
 
-        var owned = await ClaimPodsAsync(rs, cancellationToken);
+        var owned = await PodClaims.ClaimAsync(_client, rs, _sets.ApiVersion, _sets.Kind, _pods.ByNamespace(rs.Metadata.NamespaceProperty), p => LabelSelectors.Matches(rs.Spec.Selector, p.Metadata.Labels), cancellationToken);
         var active = owned.Where(PodStates.IsActive).ToList();
         if (_expectations.Satisfied(key) && rs.Metadata.DeletionTimestamp is null)
         {
@@ -127,57 +127,6 @@ public sealed partial class ReplicaSetController : Controller
                     Queue.Add(ObjectKey.Of(rs));
                 }
             }
-        }
-    }
-
-    /// <summary>The pods this ReplicaSet controls after adopting matching orphans and releasing owned pods that stopped matching.</summary>
-    private async Task<List<V1Pod>> ClaimPodsAsync(V1ReplicaSet rs, CancellationToken cancellationToken)
-    {
-        var owned = new List<V1Pod>();
-        foreach (var pod in _pods.ByNamespace(rs.Metadata.NamespaceProperty))
-        {
-            var controller = Owners.ControllerOf(pod);
-            var matches = LabelSelectors.Matches(rs.Spec.Selector, pod.Metadata.Labels);
-            if (controller is not null)
-            {
-                if (controller.Uid != rs.Metadata.Uid)
-                {
-                    continue;
-                }
-
-                if (matches || rs.Metadata.DeletionTimestamp is not null)
-                {
-                    owned.Add(pod);
-                }
-                else
-                {
-                    await SetOwnersAsync(pod, [.. pod.Metadata.OwnerReferences!.Where(r => r.Uid != rs.Metadata.Uid)], cancellationToken);
-                }
-            }
-            else if (matches && rs.Metadata.DeletionTimestamp is null && pod.Metadata.DeletionTimestamp is null)
-            {
-                if (await SetOwnersAsync(pod, [.. pod.Metadata.OwnerReferences ?? [], Owners.ControllerReference(rs, _sets.ApiVersion, _sets.Kind)], cancellationToken))
-                {
-                    owned.Add(pod);
-                }
-            }
-        }
-
-        return owned;
-    }
-
-    /// <summary>Replaces a pod's owner references, guarded by its UID (a recreated pod of the same name is left alone).</summary>
-    private async Task<bool> SetOwnersAsync(V1Pod pod, List<V1OwnerReference> owners, CancellationToken cancellationToken)
-    {
-        var patch = new { metadata = new { uid = pod.Metadata.Uid, ownerReferences = owners } };
-        try
-        {
-            await _client.CoreV1.PatchNamespacedPodAsync(new V1Patch(patch, V1Patch.PatchType.MergePatch), pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
-            return true;
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict or HttpStatusCode.UnprocessableEntity)
-        {
-            return false;
         }
     }
 

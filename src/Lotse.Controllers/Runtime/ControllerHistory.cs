@@ -31,13 +31,13 @@ public sealed class ControllerHistory
 
     public IInformer Informer => _revisions;
 
-    /// <summary>Calls <paramref name="owner"/> with the controller reference of every revision that changes or goes.</summary>
-    public void OnChange(Action<V1OwnerReference> owner) =>
+    /// <summary>Calls <paramref name="owner"/> with the key (<c>namespace/name</c>) of the parent of <paramref name="kind"/> controlling every revision that changes or goes.</summary>
+    public void OnChange(string kind, Action<string> owner) =>
         _revisions.AddHandler(InformerHandler.ForAll<V1ControllerRevision>(r =>
         {
-            if (Owners.ControllerOf(r) is { } reference)
+            if (Owners.ControllerOf(r) is { } reference && reference.Kind == kind)
             {
-                owner(reference);
+                owner(ObjectKey.Of(r.Metadata.NamespaceProperty, reference.Name));
             }
         }));
 

@@ -43,7 +43,7 @@ public sealed partial class StatefulSetController : Controller
         _history = new ControllerHistory(informers);
         _sets.AddHandler(InformerHandler.ForAll<V1StatefulSet>(s => Queue.Add(ObjectKey.Of(s))));
         _pods.AddHandler(InformerHandler.ForAll<V1Pod>(EnqueueFor));
-        _history.OnChange(owner => EnqueueOwner(owner, null));
+        _history.OnChange(Kind, Queue.Add);
     }
 
     protected override IEnumerable<IInformer> Informers => [_sets, _pods, _claims, _history.Informer];
@@ -52,24 +52,17 @@ public sealed partial class StatefulSetController : Controller
     {
         if (Owners.ControllerOf(pod) is { } owner)
         {
-            EnqueueOwner(owner, pod.Metadata.NamespaceProperty);
+            if (owner.Kind == Kind)
+            {
+                Queue.Add(ObjectKey.Of(pod.Metadata.NamespaceProperty, owner.Name));
+            }
+
             return;
         }
 
         foreach (var set in _sets.ByNamespace(pod.Metadata.NamespaceProperty))
         {
             if (LabelSelectors.Matches(set.Spec.Selector, pod.Metadata.Labels))
-            {
-                Queue.Add(ObjectKey.Of(set));
-            }
-        }
-    }
-
-    private void EnqueueOwner(V1OwnerReference owner, string? @namespace)
-    {
-        if (owner.Kind == Kind)
-        {
-            foreach (var set in _sets.List().Where(s => s.Metadata.Uid == owner.Uid && (@namespace is null || s.Metadata.NamespaceProperty == @namespace)))
             {
                 Queue.Add(ObjectKey.Of(set));
             }
@@ -84,7 +77,7 @@ public sealed partial class StatefulSetController : Controller
             return Reconciled.Done;
         }
 
-        var pods = await ClaimPodsAsync(set, cancellationToken);
+        var pods = await PodClaims.ClaimAsync(_client, set, ApiVersion, Kind, _pods.ByNamespace(set.Metadata.NamespaceProperty), p => LabelSelectors.Matches(set.Spec.Selector, p.Metadata.Labels) && OrdinalOf(set, p) is not null, cancellationToken);
         var update = await _history.EnsureAsync(set, ApiVersion, Kind, set.Spec.Template, set.Status?.CollisionCount, cancellationToken);
         var current = _history.Owned(set).FirstOrDefault(r => r.Metadata.Name == set.Status?.CurrentRevision) ?? update;
         await ManagePodsAsync(set, pods, current, update, cancellationToken);
@@ -97,49 +90,6 @@ public sealed partial class StatefulSetController : Controller
         return minReady > 0 && pods.Any(p => PodStates.IsReady(p) && !PodStates.IsAvailable(p, minReady, now))
             ? Reconciled.After(TimeSpan.FromSeconds(minReady))
             : Reconciled.Done;
-    }
-
-    /// <summary>The pods this set controls, adopting orphans with its selector and one of its names, releasing owned pods that stopped matching.</summary>
-    private async Task<List<V1Pod>> ClaimPodsAsync(V1StatefulSet set, CancellationToken cancellationToken)
-    {
-        var owned = new List<V1Pod>();
-        foreach (var pod in _pods.ByNamespace(set.Metadata.NamespaceProperty))
-        {
-            var controller = Owners.ControllerOf(pod);
-            var matches = LabelSelectors.Matches(set.Spec.Selector, pod.Metadata.Labels) && OrdinalOf(set, pod) is not null;
-            if (controller?.Uid == set.Metadata.Uid)
-            {
-                if (matches)
-                {
-                    owned.Add(pod);
-                }
-                else
-                {
-                    await PatchOwnersAsync(pod, [.. pod.Metadata.OwnerReferences!.Where(r => r.Uid != set.Metadata.Uid)], cancellationToken);
-                }
-            }
-            else if (controller is null && matches && pod.Metadata.DeletionTimestamp is null
-                && await PatchOwnersAsync(pod, [.. pod.Metadata.OwnerReferences ?? [], Owners.ControllerReference(set, ApiVersion, Kind)], cancellationToken))
-            {
-                owned.Add(pod);
-            }
-        }
-
-        return owned;
-    }
-
-    private async Task<bool> PatchOwnersAsync(V1Pod pod, List<V1OwnerReference> owners, CancellationToken cancellationToken)
-    {
-        var patch = new { metadata = new { uid = pod.Metadata.Uid, ownerReferences = owners } };
-        try
-        {
-            await _client.CoreV1.PatchNamespacedPodAsync(new V1Patch(patch, V1Patch.PatchType.MergePatch), pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
-            return true;
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict or HttpStatusCode.UnprocessableEntity)
-        {
-            return false;
-        }
     }
 
     /// <summary>

@@ -176,7 +176,7 @@ public sealed partial class NodeAgentTests(NodeAgentFixture fixture) : IClassFix
                   tcpSocket: {port: 8080}
                   periodSeconds: 1
             """;
-        await ApplyAsync(Pod("sickly", "mkdir -p /www && echo ok > /www/healthz && (sleep 3; rm /www/healthz) & exec httpd -f -p 8080 -h /www", extraContainer: Probe), "pod/sickly created");
+        await ApplyAsync(Pod("sickly", "mkdir -p /www; echo ok > /www/healthz; (sleep 3; rm /www/healthz) & exec httpd -f -p 8080 -h /www", extraContainer: Probe), "pod/sickly created");
         await WaitForAsync("pod", "sickly", p => Condition(p, "Ready") == "True");
         var restarted = await WaitForAsync("pod", "sickly", p => p.GetProperty("status").GetProperty("containerStatuses")[0].GetProperty("restartCount").GetInt32() >= 1);
         await EventAsync("sickly", "Liveness probe failed: HTTP probe failed with statuscode: 404");

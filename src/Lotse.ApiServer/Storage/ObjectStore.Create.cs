@@ -13,6 +13,8 @@ public sealed partial class ObjectStore
     /// <summary>The characters kubernetes' generateName suffix draws from (no vowels, no confusables).</summary>
     private const string NameSuffixAlphabet = "bcdfghjklmnpqrstvwxz2456789";
 
+    private const int MaxGeneratedNameAttempts = 8;
+
     /// <summary>Creates an object (POST). Returns it as stored, with resourceVersion.</summary>
     public async Task<CachedObject> CreateAsync(RequestScope scope, JsonObject obj, WriteOptions options, CancellationToken cancellationToken)
     {
@@ -91,31 +93,42 @@ public sealed partial class ObjectStore
             return CachedObject.FromObject(key, obj, 0, 0);
         }
 
-        var undo = hooks is null ? null : await hooks.BeforeCreateAsync(key, obj, dryRun: false, cancellationToken);
-        WriteResult result;
-        var stored = ToStored(obj);
-        try
+        // A generated name that is taken is drawn again, up to eight names in all (kube's RetryGenerateName).
+        for (var attempt = 1; ; attempt++)
         {
-            result = await Guard(() => store.CreateAsync(key, stored, 0, cancellationToken));
-        }
-        catch when (undo is not null)
-        {
-            await undo();
-            throw;
-        }
+            var undo = hooks is null ? null : await hooks.BeforeCreateAsync(key, obj, dryRun: false, cancellationToken);
+            WriteResult result;
+            var stored = ToStored(obj);
+            try
+            {
+                result = await Guard(() => store.CreateAsync(key, stored, 0, cancellationToken));
+            }
+            catch when (undo is not null)
+            {
+                await undo();
+                throw;
+            }
 
-        if (result.Status == WriteStatus.AlreadyExists)
-        {
+            if (result.Status != WriteStatus.AlreadyExists)
+            {
+                return CachedObject.FromStored(key, stored, result.Revision, result.Revision);
+            }
+
             if (undo is not null)
             {
                 await undo();
             }
 
-            // kubernetes answers a generated-name collision with a retryable AlreadyExists.
-            throw StatusException.AlreadyExists(resource.GroupResource, name, retryAfterSeconds: generated ? 1 : null);
-        }
+            if (!generated || attempt == MaxGeneratedNameAttempts)
+            {
+                // kubernetes answers a generated-name collision it could not avoid with a retryable AlreadyExists.
+                throw StatusException.AlreadyExists(resource.GroupResource, name, retryAfterSeconds: generated ? 1 : null);
+            }
 
-        return CachedObject.FromStored(key, stored, result.Revision, result.Revision);
+            name = GetString(metadata, "generateName") + RandomSuffix();
+            metadata["name"] = name;
+            key = resource.Key(scope.Namespace, name);
+        }
     }
 
     private static string RandomSuffix() =>

@@ -9,6 +9,12 @@ public static class Owners
     /// <summary>The name of the index of objects by the UID of each of their owners.</summary>
     public const string OwnerUidIndex = "owner-uid";
 
+    /// <summary>The name of the index of objects without a controller, by namespace (the candidates for adoption).</summary>
+    public const string OrphanIndex = "orphans";
+
+    public static IEnumerable<string> OrphanNamespace(IKubernetesObject<V1ObjectMeta> obj) =>
+        ControllerOf(obj) is null ? [obj.Metadata?.NamespaceProperty ?? string.Empty] : [];
+
     public static V1OwnerReference? ControllerOf(IKubernetesObject<V1ObjectMeta> obj) =>
         obj.Metadata?.OwnerReferences?.FirstOrDefault(r => r.Controller == true);
 

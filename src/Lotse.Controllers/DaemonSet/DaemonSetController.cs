@@ -38,7 +38,7 @@ public sealed partial class DaemonSetController : Controller
         _events = EventsFrom(_client, "daemonset-controller");
         _sets = informers.DaemonSets();
         _pods = informers.Pods();
-        _pods.AddIndex(Owners.OwnerUidIndex, Owners.OwnerUids);
+        PodClaims.Index(_pods);
         _nodes = informers.Nodes();
         _history = new ControllerHistory(informers);
         _expectations = new Expectations(Time);
@@ -46,29 +46,9 @@ public sealed partial class DaemonSetController : Controller
         _nodes.AddHandler(InformerHandler.ForAll<V1Node>(_ => EnqueueAll()));
         _history.OnChange(Kind, Queue.Add);
         _pods.AddHandler(new InformerHandler<V1Pod>(
-            onAdd: pod => Observed(pod, added: true),
-            onUpdate: (old, pod) =>
-            {
-                if (old.Metadata.DeletionTimestamp is null && pod.Metadata.DeletionTimestamp is not null)
-                {
-                    Observed(pod, added: false);
-                }
-                else if (OwnerKey(pod) is { } owner)
-                {
-                    Queue.Add(owner);
-                }
-            },
-            onDelete: pod =>
-            {
-                if (pod.Metadata.DeletionTimestamp is null)
-                {
-                    Observed(pod, added: false);
-                }
-                else if (OwnerKey(pod) is { } owner)
-                {
-                    Queue.Add(owner);
-                }
-            }));
+            onAdd: pod => Observe(null, pod, removed: false),
+            onUpdate: (old, pod) => Observe(old, pod, removed: false),
+            onDelete: pod => Observe(null, pod, removed: true)));
     }
 
     protected override IEnumerable<IInformer> Informers => [_sets, _pods, _nodes, _history.Informer];
@@ -84,11 +64,11 @@ public sealed partial class DaemonSetController : Controller
     private static string? OwnerKey(V1Pod pod) =>
         Owners.ControllerOf(pod) is { Kind: Kind } owner ? ObjectKey.Of(pod.Metadata.NamespaceProperty, owner.Name) : null;
 
-    private void Observed(V1Pod pod, bool added)
+    private void Observe(V1Pod? old, V1Pod pod, bool removed)
     {
         if (OwnerKey(pod) is { } key)
         {
-            _expectations.Observed(key, added);
+            _expectations.Observe(key, old?.Metadata, pod.Metadata, removed);
             Queue.Add(key);
         }
     }
@@ -109,10 +89,11 @@ public sealed partial class DaemonSetController : Controller
 
         var update = await _history.EnsureAsync(set, ApiVersion, Kind, set.Spec.Template, set.Status?.CollisionCount, cancellationToken);
         var hash = update.Metadata.Labels[ControllerHistory.HashLabel];
-        var pods = await PodClaims.ClaimAsync(_client, set, ApiVersion, Kind, _pods.ByNamespace(set.Metadata.NamespaceProperty), p => LabelSelectors.Matches(set.Spec.Selector, p.Metadata.Labels), cancellationToken);
+        var needsSync = _expectations.Satisfied(key); // before the cache is read (see Expectations)
+        var pods = await PodClaims.ClaimAsync(_client, set, ApiVersion, Kind, PodClaims.Candidates(_pods, set), p => LabelSelectors.Matches(set.Spec.Selector, p.Metadata.Labels), cancellationToken);
         var nodes = _nodes.List();
         var plan = DaemonPlan.Make(set, nodes, pods, hash, Time.GetUtcNow());
-        if (_expectations.Satisfied(key))
+        if (needsSync)
         {
             await ApplyAsync(set, key, plan, cancellationToken);
         }
@@ -132,21 +113,10 @@ public sealed partial class DaemonSetController : Controller
             return;
         }
 
-        _expectations.Expect(key, creates.Count, deletes.Count);
+        _expectations.Expect(key, creates.Count, deletes.Select(p => p.Metadata.Uid));
         var results = await Task.WhenAll(creates.Select(node => CreatePodAsync(set, node, plan.Hash, cancellationToken)));
-        _expectations.Lower(key, results.Count(ok => !ok), 0);
-        await Task.WhenAll(deletes.Select(async pod =>
-        {
-            try
-            {
-                await _client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty, new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = pod.Metadata.Uid } }, cancellationToken: cancellationToken);
-                _events.Record(set, EventRecorder.Normal, "SuccessfulDelete", $"Deleted pod: {pod.Metadata.Name}");
-            }
-            catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
-            {
-                _expectations.Lower(key, 0, 1);
-            }
-        }));
+        _expectations.LowerCreations(key, results.Count(ok => !ok));
+        await PodDeletions.DeleteAsync(_client, _events, _expectations, key, set, deletes, cancellationToken);
     }
 
     private async Task<bool> CreatePodAsync(V1DaemonSet set, string nodeName, string hash, CancellationToken cancellationToken)

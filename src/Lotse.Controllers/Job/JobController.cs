@@ -48,19 +48,9 @@ public sealed partial class JobController : Controller
         _backoffBase = podFailureBackoff ?? TimeSpan.FromSeconds(10);
         _jobs.AddHandler(InformerHandler.ForAll<V1Job>(j => Queue.Add(ObjectKey.Of(j))));
         _pods.AddHandler(new InformerHandler<V1Pod>(
-            onAdd: pod => Observed(pod, added: true),
-            onUpdate: (old, pod) =>
-            {
-                if (old.Metadata.DeletionTimestamp is null && pod.Metadata.DeletionTimestamp is not null)
-                {
-                    Observed(pod, added: false);
-                }
-                else if (OwnerKey(pod) is { } owner)
-                {
-                    Queue.Add(owner);
-                }
-            },
-            onDelete: pod => Observed(pod, added: false)));
+            onAdd: pod => Observe(null, pod, removed: false),
+            onUpdate: (old, pod) => Observe(old, pod, removed: false),
+            onDelete: pod => Observe(null, pod, removed: true)));
     }
 
     protected override IEnumerable<IInformer> Informers => [_jobs, _pods];
@@ -68,11 +58,11 @@ public sealed partial class JobController : Controller
     private static string? OwnerKey(V1Pod pod) =>
         Owners.ControllerOf(pod) is { Kind: Kind } owner ? ObjectKey.Of(pod.Metadata.NamespaceProperty, owner.Name) : null;
 
-    private void Observed(V1Pod pod, bool added)
+    private void Observe(V1Pod? old, V1Pod pod, bool removed)
     {
         if (OwnerKey(pod) is { } owner)
         {
-            _expectations.Observed(owner, added);
+            _expectations.Observe(owner, old?.Metadata, pod.Metadata, removed);
             Queue.Add(owner);
         }
     }
@@ -97,6 +87,7 @@ public sealed partial class JobController : Controller
         }
 
         var now = Time.GetUtcNow();
+        var needsSync = _expectations.Satisfied(key); // before the cache is read (see Expectations)
         var pods = _pods.ByIndex(Owners.OwnerUidIndex, job.Metadata.Uid).Where(p => Owners.ControllerOf(p)?.Uid == job.Metadata.Uid).ToList();
         var active = pods.Where(PodStates.IsActive).ToList();
         var succeededPods = pods.Where(p => p.Status?.Phase == "Succeeded").ToList();
@@ -194,7 +185,7 @@ public sealed partial class JobController : Controller
                 }
             }
 
-            if (_expectations.Satisfied(key))
+            if (needsSync)
             {
                 requeue = Min(requeue, await ManagePodsAsync(job, key, active, failedPods, [.. completedIndexes, .. failedIndexes], succeeded, now, cancellationToken));
             }
@@ -264,12 +255,12 @@ public sealed partial class JobController : Controller
         }
 
         var count = Math.Min(diff, Burst);
-        _expectations.Expect(key, count, 0);
+        _expectations.Expect(key, count);
         var results = await Task.WhenAll(Enumerable.Range(0, count).Select(i => CreatePodAsync(job, indexes.Count > i ? indexes[i] : null, cancellationToken)));
         var failures = results.Count(r => r is not null);
         if (failures > 0)
         {
-            _expectations.Lower(key, failures, 0);
+            _expectations.LowerCreations(key, failures);
             throw results.First(r => r is not null)!;
         }
 
@@ -325,23 +316,10 @@ public sealed partial class JobController : Controller
 
     private async Task DeletePodsAsync(V1Job job, string key, List<V1Pod> pods, CancellationToken cancellationToken)
     {
-        if (pods.Count == 0)
+        if (pods.Count > 0)
         {
-            return;
+            _expectations.Expect(key, 0, pods.Select(p => p.Metadata.Uid));
+            await PodDeletions.DeleteAsync(_client, _events, _expectations, key, job, pods, cancellationToken);
         }
-
-        _expectations.Expect(key, 0, pods.Count);
-        await Task.WhenAll(pods.Select(async pod =>
-        {
-            try
-            {
-                await _client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty, new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = pod.Metadata.Uid } }, cancellationToken: cancellationToken);
-                _events.Record(job, EventRecorder.Normal, "SuccessfulDelete", $"Deleted pod: {pod.Metadata.Name}");
-            }
-            catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
-            {
-                _expectations.Lower(key, 0, 1);
-            }
-        }));
     }
 }

@@ -41,41 +41,21 @@ public sealed partial class ReplicaSetController : Controller
         _sets = kind;
         _events = EventsFrom(_client, kind.Component);
         _pods = informers.Pods();
+        PodClaims.Index(_pods);
         _expectations = new Expectations(Time);
         _sets.OnChange(rs => Queue.Add(ObjectKey.Of(rs)));
         _pods.AddHandler(new InformerHandler<V1Pod>(
-            onAdd: pod =>
-            {
-                if (OwnerKey(pod) is { } owner)
-                {
-                    _expectations.Observed(owner, added: true);
-                }
-
-                EnqueueFor(pod);
-            },
+            onAdd: pod => Observe(null, pod, removed: false),
             onUpdate: (old, pod) =>
             {
-                if (old.Metadata.DeletionTimestamp is null && pod.Metadata.DeletionTimestamp is not null && OwnerKey(pod) is { } owner)
-                {
-                    _expectations.Observed(owner, added: false);
-                }
-
                 if (OwnerKey(old) is { } previous && previous != OwnerKey(pod))
                 {
                     Queue.Add(previous);
                 }
 
-                EnqueueFor(pod);
+                Observe(old, pod, removed: false);
             },
-            onDelete: pod =>
-            {
-                if (pod.Metadata.DeletionTimestamp is null && OwnerKey(pod) is { } owner)
-                {
-                    _expectations.Observed(owner, added: false);
-                }
-
-                EnqueueFor(pod);
-            }));
+            onDelete: pod => Observe(null, pod, removed: true)));
     }
 
     protected override IEnumerable<IInformer> Informers => [_sets.Informer, _pods];
@@ -89,9 +69,12 @@ public sealed partial class ReplicaSetController : Controller
             return Reconciled.Done;
         }
 
-        var owned = await PodClaims.ClaimAsync(_client, rs, _sets.ApiVersion, _sets.Kind, _pods.ByNamespace(rs.Metadata.NamespaceProperty), p => LabelSelectors.Matches(rs.Spec.Selector, p.Metadata.Labels), cancellationToken);
+        // Expectations first, then the cache (kube's order): a deletion seen in between must not leave
+        // a going pod in the list this sync acts on.
+        var needsSync = _expectations.Satisfied(key);
+        var owned = await PodClaims.ClaimAsync(_client, rs, _sets.ApiVersion, _sets.Kind, PodClaims.Candidates(_pods, rs), p => LabelSelectors.Matches(rs.Spec.Selector, p.Metadata.Labels), cancellationToken);
         var active = owned.Where(PodStates.IsActive).ToList();
-        if (_expectations.Satisfied(key) && rs.Metadata.DeletionTimestamp is null)
+        if (needsSync && rs.Metadata.DeletionTimestamp is null)
         {
             await ManageReplicasAsync(rs, key, active, cancellationToken);
         }
@@ -108,6 +91,16 @@ public sealed partial class ReplicaSetController : Controller
 
     private string? OwnerKey(V1Pod pod) =>
         Owners.ControllerOf(pod) is { } owner && owner.Kind == _sets.Kind ? ObjectKey.Of(pod.Metadata.NamespaceProperty, owner.Name) : null;
+
+    private void Observe(V1Pod? old, V1Pod pod, bool removed)
+    {
+        if (OwnerKey(pod) is { } owner)
+        {
+            _expectations.Observe(owner, old?.Metadata, pod.Metadata, removed);
+        }
+
+        EnqueueFor(pod);
+    }
 
     /// <summary>A pod's controller is told; an orphan makes every ReplicaSet that selects it look (adoption).</summary>
     private void EnqueueFor(V1Pod pod)
@@ -136,7 +129,7 @@ public sealed partial class ReplicaSetController : Controller
         if (diff < 0)
         {
             var count = Math.Min(-diff, BurstReplicas);
-            _expectations.Expect(key, count, 0);
+            _expectations.Expect(key, count);
             var created = 0;
             for (var batch = 1; created < count; batch = Math.Min(batch * 2, count - created))
             {
@@ -146,7 +139,7 @@ public sealed partial class ReplicaSetController : Controller
                 if (results.FirstOrDefault(r => r is not null) is { } error)
                 {
                     // Skip the rest of this round: it would fail alike. Nobody will see those pods.
-                    _expectations.Lower(key, results.Count(r => r is not null) + (count - created), 0);
+                    _expectations.LowerCreations(key, results.Count(r => r is not null) + (count - created));
                     throw error;
                 }
             }
@@ -154,19 +147,8 @@ public sealed partial class ReplicaSetController : Controller
         else if (diff > 0)
         {
             var victims = PodStates.DeletionOrder(active).Take(Math.Min(diff, BurstReplicas)).ToList();
-            _expectations.Expect(key, 0, victims.Count);
-            await Task.WhenAll(victims.Select(async pod =>
-            {
-                try
-                {
-                    await _client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty, new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = pod.Metadata.Uid } }, cancellationToken: cancellationToken);
-                    _events.Record(rs, EventRecorder.Normal, "SuccessfulDelete", $"Deleted pod: {pod.Metadata.Name}");
-                }
-                catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
-                {
-                    _expectations.Lower(key, 0, 1);
-                }
-            }));
+            _expectations.Expect(key, 0, victims.Select(p => p.Metadata.Uid));
+            await PodDeletions.DeleteAsync(_client, _events, _expectations, key, rs, victims, cancellationToken);
         }
     }
 

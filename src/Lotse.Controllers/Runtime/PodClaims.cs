@@ -14,6 +14,17 @@ namespace Lotse.Controllers.Runtime;
 /// </summary>
 public static class PodClaims
 {
+    /// <summary>Adds the indexes <see cref="Candidates"/> reads (by owner UID, and orphans by namespace) to the pod informer.</summary>
+    public static void Index(Informer<V1Pod> pods)
+    {
+        pods.AddIndex(Owners.OwnerUidIndex, Owners.OwnerUids);
+        pods.AddIndex(Owners.OrphanIndex, Owners.OrphanNamespace);
+    }
+
+    /// <summary>The pods an owner may claim: those that name it, and the orphans of its namespace — not every pod of the namespace.</summary>
+    public static IEnumerable<V1Pod> Candidates(Informer<V1Pod> pods, IKubernetesObject<V1ObjectMeta> owner) =>
+        pods.ByIndex(Owners.OwnerUidIndex, owner.Metadata.Uid).Concat(pods.ByIndex(Owners.OrphanIndex, owner.Metadata.NamespaceProperty ?? string.Empty));
+
     public static async Task<List<V1Pod>> ClaimAsync(IKubernetes client, IKubernetesObject<V1ObjectMeta> owner, string apiVersion, string kind, IEnumerable<V1Pod> candidates, Func<V1Pod, bool> matches, CancellationToken cancellationToken)
     {
         var deleting = owner.Metadata.DeletionTimestamp is not null;

@@ -39,6 +39,7 @@ public sealed partial class StatefulSetController : Controller
         _events = EventsFrom(_client, "statefulset-controller");
         _sets = informers.StatefulSets();
         _pods = informers.Pods();
+        PodClaims.Index(_pods);
         _claims = informers.PersistentVolumeClaims();
         _history = new ControllerHistory(informers);
         _sets.AddHandler(InformerHandler.ForAll<V1StatefulSet>(s => Queue.Add(ObjectKey.Of(s))));
@@ -77,7 +78,7 @@ public sealed partial class StatefulSetController : Controller
             return Reconciled.Done;
         }
 
-        var pods = await PodClaims.ClaimAsync(_client, set, ApiVersion, Kind, _pods.ByNamespace(set.Metadata.NamespaceProperty), p => LabelSelectors.Matches(set.Spec.Selector, p.Metadata.Labels) && OrdinalOf(set, p) is not null, cancellationToken);
+        var pods = await PodClaims.ClaimAsync(_client, set, ApiVersion, Kind, PodClaims.Candidates(_pods, set), p => LabelSelectors.Matches(set.Spec.Selector, p.Metadata.Labels) && OrdinalOf(set, p) is not null, cancellationToken);
         var update = await _history.EnsureAsync(set, ApiVersion, Kind, set.Spec.Template, set.Status?.CollisionCount, cancellationToken);
         var current = _history.Owned(set).FirstOrDefault(r => r.Metadata.Name == set.Status?.CurrentRevision) ?? update;
         await ManagePodsAsync(set, pods, current, update, cancellationToken);

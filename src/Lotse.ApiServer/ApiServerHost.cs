@@ -48,11 +48,18 @@ public static class ApiServerHost
 
         var staticTokens = string.IsNullOrEmpty(options.TokenAuthFile) ? [] : StaticTokenFile.Load(options.TokenAuthFile);
         var allocator = new ServiceAllocator(store, options.ServiceCidr, options.NodePortRange);
+        CacheSet? caches = null; // built with the app below; pods are admitted only once it serves
+        var priorities = new Admission.PodPriority(() => caches!.Find("/registry/priorityclasses.scheduling.k8s.io/")?.Objects.Values.Select(o => o.Object) ?? []);
         var registry = ResourceRegistry.CreateBuiltIn(d => d with
         {
             Strategy = BuiltInStrategies.For(d.Group, d.Kind),
             Table = BuiltInTables.For(d.Group, d.Version, d.Kind),
-            Hooks = d.Group.Length == 0 && d.Plural == "services" ? allocator : null,
+            Hooks = (d.Group, d.Plural) switch
+            {
+                ("", "services") => allocator,
+                ("", "pods") => priorities,
+                _ => null,
+            },
         });
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
@@ -107,6 +114,7 @@ public static class ApiServerHost
         services.AddSingleton<ApiRouter>();
 
         var app = builder.Build();
+        caches = app.Services.GetRequiredService<CacheSet>();
         app.UseResponseCompression();
         if (ownEndpoints is { Count: > 0 })
         {

@@ -26,6 +26,17 @@ public static class Bootstrap
             }, cancellationToken);
         }
 
+        var priorityClasses = registry.Find("scheduling.k8s.io", "v1", "priorityclasses")!;
+        foreach (var (name, value, description) in Admission.PodPriority.SystemClasses)
+        {
+            await CreateIfAbsentAsync(objects, new RequestScope(priorityClasses, null, name), new JsonObject
+            {
+                ["metadata"] = new JsonObject { ["name"] = name },
+                ["value"] = value,
+                ["description"] = description,
+            }, cancellationToken);
+        }
+
         var services = registry.Find("", "v1", "services")!;
         var serviceScope = new RequestScope(services, "default", "kubernetes");
         var clusterIp = allocator.FirstAddress;

@@ -37,8 +37,11 @@ public sealed partial class Scheduler : IDisposable
     private readonly Dictionary<string, string> _unschedulable = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _binds = new(MaxBindsInFlight);
     private readonly EventRecorder _events;
+    private readonly IPreFilterPlugin[] _preFilters;
     private readonly IFilterPlugin[] _filters;
     private readonly IScorePlugin[] _scorers;
+    private readonly IInformer[] _lookups;
+    private readonly Informer<V1PodDisruptionBudget> _budgets;
     private readonly Plugins.VolumeBinding.VolumeBinding _volumes;
     private int _nextStart;
     private long _scheduled;
@@ -56,8 +59,15 @@ public sealed partial class Scheduler : IDisposable
         var affinity = new Plugins.NodeAffinity.NodeAffinity();
         var fit = new Plugins.NodeResourcesFit.NodeResourcesFit();
         _volumes = new Plugins.VolumeBinding.VolumeBinding(informers);
-        _filters = [new Plugins.NodeUnschedulable.NodeUnschedulable(), new Plugins.NodeName.NodeName(), taints, affinity, new Plugins.NodePorts.NodePorts(), fit, _volumes];
-        _scorers = [fit, new Plugins.BalancedAllocation.BalancedAllocation(), taints, affinity];
+        var owners = new Plugins.PodTopologySpread.SpreadSelectors(informers);
+        var namespaces = informers.Namespaces();
+        var podAffinity = new Plugins.InterPodAffinity.InterPodAffinity(ns => namespaces.Get(ns)?.Metadata.Labels);
+        var spread = new Plugins.PodTopologySpread.PodTopologySpread(owners.Of);
+        _budgets = informers.PodDisruptionBudgets();
+        _lookups = [namespaces, _budgets, .. owners.Informers];
+        _preFilters = [podAffinity, spread];
+        _filters = [new Plugins.NodeUnschedulable.NodeUnschedulable(), new Plugins.NodeName.NodeName(), taints, affinity, new Plugins.NodePorts.NodePorts(), fit, _volumes, podAffinity, spread];
+        _scorers = [fit, new Plugins.BalancedAllocation.BalancedAllocation(), taints, affinity, podAffinity, spread, new Plugins.ImageLocality.ImageLocality()];
         _nodes.AddHandler(new InformerHandler<V1Node>(UpsertNode, (_, node) => UpsertNode(node), RemoveNode));
         _volumes.OnChange(RetryUnschedulable);
         _pods.AddHandler(new InformerHandler<V1Pod>(OnPod, (_, pod) => OnPod(pod), OnPodDeleted));
@@ -80,7 +90,7 @@ public sealed partial class Scheduler : IDisposable
 
     private async Task ScheduleAllAsync(CancellationToken cancellationToken)
     {
-        await Task.WhenAll([_pods.Synced, _nodes.Synced, .. _volumes.Informers.Select(i => i.Synced)]).WaitAsync(cancellationToken);
+        await Task.WhenAll([_pods.Synced, _nodes.Synced, .. _volumes.Informers.Select(i => i.Synced), .. _lookups.Select(i => i.Synced)]).WaitAsync(cancellationToken);
         LogStarted(_logger);
         using var stop = cancellationToken.Register(_queue.ShutDown);
         while (await _queue.GetAsync(cancellationToken) is { } key)
@@ -265,22 +275,38 @@ public sealed partial class Scheduler : IDisposable
         var info = new PodInfo(pod);
         string? chosen;
         string? failure = null;
+        Preemption.Candidate? preemption = null;
         lock (_gate)
         {
             chosen = Decide(info, out var reasons, out var nodes);
             if (chosen is null)
             {
-                failure = FitError.Message(nodes, reasons);
+                // PostFilter: can evicting lower-priority pods make room?
+                var ineligible = nodes == 0 ? null : Preemption.Ineligible(info, _nodeInfos);
+                if (nodes > 0 && ineligible is null)
+                {
+                    var curable = reasons.Where(r => FitError.PreemptionMightHelp(r.Value)).Select(r => _nodeInfos[r.Key]);
+                    preemption = Preemption.Find(info, curable, Fits, _budgets.List());
+                }
+
+                failure = FitError.Message(nodes, reasons, preemption is not null ? string.Empty : ineligible);
             }
             else
             {
                 Place(key, chosen, info); // assumed until the binding's watch event confirms it
                 _unschedulable.Remove(key);
             }
+
+            info.ClearState();
         }
 
         if (chosen is null)
         {
+            if (preemption is not null)
+            {
+                await PreemptAsync(pod, preemption, cancellationToken);
+            }
+
             await ReportUnschedulableAsync(pod, key, failure!, cancellationToken);
             return;
         }
@@ -301,6 +327,11 @@ public sealed partial class Scheduler : IDisposable
         if (nodes == 0)
         {
             return null;
+        }
+
+        foreach (var plugin in _preFilters)
+        {
+            plugin.PreFilter(pod, _nodeOrder);
         }
 
         var wanted = nodes < 100 ? nodes : Math.Max(100, nodes * Math.Max(5, 50 - (nodes / 125)) / 100);
@@ -336,6 +367,11 @@ public sealed partial class Scheduler : IDisposable
             return null;
         }
 
+        foreach (var scorer in _scorers)
+        {
+            scorer.PreScore(pod, feasible, _nodeOrder);
+        }
+
         // The best score wins; among equals one is picked at random (kube's selectHost), so equal nodes share the work.
         NodeInfo? best = null;
         var bestScore = long.MinValue;
@@ -359,6 +395,20 @@ public sealed partial class Scheduler : IDisposable
         }
 
         return best!.Name;
+    }
+
+    /// <summary>Whether the pod passes every filter on the node (the attempt's pre-filter state in place).</summary>
+    private bool Fits(PodInfo pod, NodeInfo node)
+    {
+        foreach (var filter in _filters)
+        {
+            if (filter.Filter(pod, node) is not null)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private async Task BindAsync(V1Pod pod, string key, string node, CancellationToken cancellationToken)

@@ -94,3 +94,98 @@ public sealed class BestEffortSpreadTests(SchedulerFixture fixture) : IClassFixt
         Assert.All(pods.GroupBy(p => p.Spec.NodeName), g => Assert.Equal(3, g.Count()));
     }
 }
+
+public sealed class PodAffinityTests(SchedulerFixture fixture) : IClassFixture<SchedulerFixture>
+{
+    private readonly Kubernetes _client = fixture.Client;
+
+    [Fact]
+    public async Task RequiredAntiAffinity_PutsReplicasOnDistinctNodes_AndTheSurplusWaits_UntilANodeJoins()
+    {
+        foreach (var name in (string[])["n1", "n2", "n3"])
+        {
+            await fixture.NodeAsync(name);
+        }
+
+        V1Pod Replica(string name)
+        {
+            var pod = Pod(name);
+            pod.Metadata.Labels = new Dictionary<string, string> { ["app"] = "web" };
+            pod.Spec.Affinity = new V1Affinity
+            {
+                PodAntiAffinity = new V1PodAntiAffinity
+                {
+                    RequiredDuringSchedulingIgnoredDuringExecution =
+                    [
+                        new V1PodAffinityTerm { LabelSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = "web" } }, TopologyKey = "kubernetes.io/hostname" },
+                    ],
+                },
+            };
+            return pod;
+        }
+
+        for (var i = 0; i < 4; i++)
+        {
+            await _client.CoreV1.CreateNamespacedPodAsync(Replica($"web-{i}"), "default");
+        }
+
+        await EventuallyAsync(async () => (await _client.CoreV1.ListNamespacedPodAsync("default")).Items.Count(p => p.Spec.NodeName is not null) == 3, "three replicas are bound");
+        var pods = (await _client.CoreV1.ListNamespacedPodAsync("default")).Items;
+        Assert.Equal(3, pods.Where(p => p.Spec.NodeName is not null).Select(p => p.Spec.NodeName).Distinct().Count());
+        var waiting = pods.Single(p => p.Spec.NodeName is null).Metadata.Name;
+        await EventuallyAsync(async () => (await _client.CoreV1.ListNamespacedEventAsync("default")).Items.Any(e => e.InvolvedObject.Name == waiting && e.Reason == "FailedScheduling"), "a FailedScheduling event");
+        var failed = (await _client.CoreV1.ListNamespacedEventAsync("default")).Items.First(e => e.InvolvedObject.Name == waiting && e.Reason == "FailedScheduling");
+        Assert.Equal("0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.", failed.Message);
+
+        // A pod without the label is not kept away.
+        await _client.CoreV1.CreateNamespacedPodAsync(Pod("other"), "default");
+        await EventuallyAsync(async () => (await _client.CoreV1.ReadNamespacedPodAsync("other", "default")).Spec.NodeName is not null, "an unrelated pod is bound");
+
+        await fixture.NodeAsync("n4");
+        await EventuallyAsync(async () => (await _client.CoreV1.ReadNamespacedPodAsync(waiting, "default")).Spec.NodeName == "n4", "the waiting replica goes to the new node");
+    }
+}
+
+public sealed class PreemptionTests(SchedulerFixture fixture) : IClassFixture<SchedulerFixture>
+{
+    private readonly Kubernetes _client = fixture.Client;
+
+    private async Task<V1Pod> ReadAsync(string name) => await _client.CoreV1.ReadNamespacedPodAsync(name, "default");
+
+    private async Task<List<Corev1Event>> EventsAsync(string pod) =>
+        [.. (await _client.CoreV1.ListNamespacedEventAsync("default")).Items.Where(e => e.InvolvedObject.Name == pod)];
+
+    [Fact]
+    public async Task AHigherPriorityPod_EvictsALowerOne_AndTakesItsPlace()
+    {
+        await fixture.NodeAsync("only", cpu: "1");
+        await _client.SchedulingV1.CreatePriorityClassAsync(new V1PriorityClass { Metadata = new V1ObjectMeta { Name = "high" }, Value = 1000 });
+        await _client.CoreV1.CreateNamespacedPodAsync(Pod("low", cpu: "800m"), "default");
+        await EventuallyAsync(async () => (await ReadAsync("low")).Spec.NodeName == "only", "the low-priority pod is bound");
+
+        // Never preempts: it just waits, and says why.
+        var patient = Pod("patient", cpu: "800m");
+        patient.Spec.PriorityClassName = "high";
+        patient.Spec.PreemptionPolicy = "Never";
+        await _client.CoreV1.CreateNamespacedPodAsync(patient, "default");
+        await EventuallyAsync(async () => (await EventsAsync("patient")).Any(e => e.Reason == "FailedScheduling"), "the Never pod fails to schedule");
+        Assert.Equal("0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never.", (await EventsAsync("patient")).First(e => e.Reason == "FailedScheduling").Message);
+        await _client.CoreV1.DeleteNamespacedPodAsync("patient", "default", new V1DeleteOptions { GracePeriodSeconds = 0 });
+
+        var high = Pod("high", cpu: "800m");
+        high.Spec.PriorityClassName = "high";
+        var created = await _client.CoreV1.CreateNamespacedPodAsync(high, "default");
+        Assert.Equal(1000, created.Spec.Priority);
+
+        await EventuallyAsync(async () => (await ReadAsync("low")).Metadata.DeletionTimestamp is not null, "the low-priority pod is being deleted");
+        var victim = await ReadAsync("low");
+        Assert.Contains(victim.Status.Conditions, c => c.Type == "DisruptionTarget" && c.Reason == "PreemptionByScheduler" && c.Status == "True");
+        await EventuallyAsync(async () => (await ReadAsync("high")).Status?.NominatedNodeName == "only", "the node is nominated for the preemptor");
+        await EventuallyAsync(async () => (await EventsAsync("low")).Any(e => e.Reason == "Preempted" && e.Message == $"Preempted by pod {created.Metadata.Uid} on node only"), "a Preempted event on the victim");
+        Assert.Null((await ReadAsync("high")).Spec.NodeName);
+
+        // No kubelet here: finish the victim's deletion as one would; the preemptor then lands.
+        await _client.CoreV1.DeleteNamespacedPodAsync("low", "default", new V1DeleteOptions { GracePeriodSeconds = 0 });
+        await EventuallyAsync(async () => (await ReadAsync("high")).Spec.NodeName == "only", "the preemptor is bound to the freed node");
+    }
+}

@@ -24,8 +24,7 @@ internal sealed class PodStrategy : ResourceStrategy
         PodSpecRules.ApplyDefaults(spec);
         Default(spec, "serviceAccountName", "default");
         Default(spec, "serviceAccount", spec["serviceAccountName"]!.DeepClone());
-        Default(spec, "priority", 0);
-        Default(spec, "preemptionPolicy", "PreemptLowerPriority");
+        // priority and preemptionPolicy come from the Priority admission (Admission/PodPriority).
         // DefaultTolerationSeconds admission: tolerate not-ready and unreachable nodes for 300 s.
         var tolerations = spec["tolerations"] as JsonArray ?? [];
         foreach (var key in (string[])["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"])

@@ -17,6 +17,7 @@ public sealed class NodeInfo(V1Node node)
         {
             _node = value;
             Allocatable = Resources.From(value.Status?.Allocatable ?? value.Status?.Capacity);
+            Images = ImagesOf(value);
         }
     }
 
@@ -34,6 +35,17 @@ public sealed class NodeInfo(V1Node node)
 
     public HashSet<(string Ip, string Protocol, int Port)> UsedPorts { get; } = [];
 
+    /// <summary>The images the node reports (status.images), by normalized name, with their size.</summary>
+    public IReadOnlyDictionary<string, long> Images { get; private set; } = ImagesOf(node);
+
+    /// <summary>The node's pods that have pod affinity or anti-affinity terms (kube's PodsWithAffinity).</summary>
+    public List<PodInfo> PodsWithAffinity { get; } = [];
+
+    /// <summary>The node's pods with required anti-affinity terms, which may keep other pods away.</summary>
+    public List<PodInfo> PodsWithRequiredAntiAffinity { get; } = [];
+
+    public string? Label(string key) => Node.Metadata.Labels is { } labels && labels.TryGetValue(key, out var value) ? value : null;
+
     public int PodCount => _pods.Count;
 
     public IEnumerable<PodInfo> Pods => _pods.Values;
@@ -49,6 +61,16 @@ public sealed class NodeInfo(V1Node node)
             {
                 UsedPorts.Add(port);
             }
+
+            if (pod.HasAffinity)
+            {
+                PodsWithAffinity.Add(pod);
+            }
+
+            if (pod.HasRequiredAntiAffinity)
+            {
+                PodsWithRequiredAntiAffinity.Add(pod);
+            }
         }
     }
 
@@ -63,6 +85,23 @@ public sealed class NodeInfo(V1Node node)
             {
                 UsedPorts.Remove(port);
             }
+
+            PodsWithAffinity.Remove(pod);
+            PodsWithRequiredAntiAffinity.Remove(pod);
         }
+    }
+
+    private static Dictionary<string, long> ImagesOf(V1Node node)
+    {
+        var images = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var image in node.Status?.Images ?? [])
+        {
+            foreach (var name in image.Names ?? [])
+            {
+                images[ImageNames.Normalize(name)] = image.SizeBytes ?? 0;
+            }
+        }
+
+        return images;
     }
 }

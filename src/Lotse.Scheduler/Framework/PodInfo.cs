@@ -30,6 +30,9 @@ public sealed class PodInfo
         NonZeroMemory = Requests.Memory == 0 ? DefaultMemory : Requests.Memory;
         HostPorts = [.. (pod.Spec?.Containers ?? []).SelectMany(c => c.Ports ?? []).Where(p => p.HostPort is > 0).Select(p => (p.HostIP ?? "0.0.0.0", p.Protocol ?? "TCP", p.HostPort!.Value))];
         Claims = [.. (pod.Spec?.Volumes ?? []).Select(v => v.PersistentVolumeClaim?.ClaimName).OfType<string>()];
+        var affinity = pod.Spec?.Affinity;
+        HasAffinity = affinity?.PodAffinity is not null || affinity?.PodAntiAffinity is not null;
+        HasRequiredAntiAffinity = affinity?.PodAntiAffinity?.RequiredDuringSchedulingIgnoredDuringExecution is { Count: > 0 };
     }
 
     /// <summary>What scoring counts for a pod without requests (kube's non-zero defaults), so such pods spread.</summary>
@@ -48,6 +51,24 @@ public sealed class PodInfo
     public Resources Requests { get; }
 
     public IReadOnlyList<(string Ip, string Protocol, int Port)> HostPorts { get; }
+
+    /// <summary>The images of its containers and init containers, normalized.</summary>
+    public IReadOnlyList<string> Images => _images ??= [.. (Pod.Spec?.InitContainers ?? []).Concat(Pod.Spec?.Containers ?? []).Select(c => c.Image).OfType<string>().Select(ImageNames.Normalize)];
+
+    private List<string>? _images;
+
+    /// <summary>Whether the pod has pod affinity or anti-affinity terms (others' placement then depends on it).</summary>
+    public bool HasAffinity { get; }
+
+    public bool HasRequiredAntiAffinity { get; }
+
+    /// <summary>What plugins worked out for this scheduling attempt (kube's CycleState), by plugin.</summary>
+    public Dictionary<string, object> State => _state ??= new Dictionary<string, object>(StringComparer.Ordinal);
+
+    private Dictionary<string, object>? _state;
+
+    /// <summary>Forgets the attempt's state once the pod is placed (the placed pod stays in the node's list).</summary>
+    public void ClearState() => _state = null;
 
     /// <summary>The PersistentVolumeClaims the pod mounts, by name.</summary>
     public IReadOnlyList<string> Claims { get; }

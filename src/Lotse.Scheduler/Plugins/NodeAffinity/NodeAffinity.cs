@@ -15,7 +15,10 @@ public sealed class NodeAffinity : IFilterPlugin, IScorePlugin
 
     public int Weight => 2;
 
-    public string? Filter(PodInfo pod, NodeInfo node)
+    public string? Filter(PodInfo pod, NodeInfo node) => Required(pod, node) ? null : Reason;
+
+    /// <summary>Whether the node satisfies the pod's nodeSelector and required node affinity.</summary>
+    public static bool Required(PodInfo pod, NodeInfo node)
     {
         // Loops, not LINQ: this runs for every node a pod is weighed against, and lambdas capturing
         // the node would allocate on every call.
@@ -26,25 +29,25 @@ public sealed class NodeAffinity : IFilterPlugin, IScorePlugin
             {
                 if (labels is null || !labels.TryGetValue(key, out var value) || value != wanted)
                 {
-                    return Reason;
+                    return false;
                 }
             }
         }
 
         if (pod.Pod.Spec?.Affinity?.NodeAffinity?.RequiredDuringSchedulingIgnoredDuringExecution is not { } required)
         {
-            return null;
+            return true;
         }
 
         foreach (var term in required.NodeSelectorTerms)
         {
             if (Matches(term, node))
             {
-                return null;
+                return true;
             }
         }
 
-        return Reason;
+        return false;
     }
 
     public long Score(PodInfo pod, NodeInfo node)

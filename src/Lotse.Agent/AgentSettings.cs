@@ -27,6 +27,9 @@ public sealed record AgentSettings
     /// <summary>--pod-manifest-path: static pod files this node runs.</summary>
     public string? PodManifestPath { get; init; }
 
+    /// <summary>--eviction-hard: pressure thresholds in the kubelet's syntax.</summary>
+    public string EvictionHard { get; init; } = Node.EvictionThresholds.Default;
+
     /// <summary>The agent's options, or an <see cref="ArgumentException"/> naming the flag that is wrong.</summary>
     public NodeAgentOptions Resolve(string dataDir, string defaultIp, bool controlPlane, string clusterDomain)
     {
@@ -55,6 +58,8 @@ public sealed record AgentSettings
                 ControlPlane = controlPlane,
                 ClusterDomain = clusterDomain,
                 PodManifestPath = string.IsNullOrEmpty(PodManifestPath) ? null : Path.GetFullPath(PodManifestPath),
+                EvictionHard = Node.EvictionThresholds.Parse(EvictionHard),
+                ImageFs = string.IsNullOrEmpty(ContainerRuntimeEndpoint) ? null : Path.Combine(dataDir, "agent"),
             },
             PauseImage = PauseImage,
             ContainerRuntimeEndpoint = ContainerRuntimeEndpoint,

@@ -40,6 +40,7 @@ public sealed partial class Kubelet : IDisposable
     private Dictionary<string, ContainerState> _lastRelist = new(StringComparer.Ordinal);
     private string _runtimeVersion = "containerd://unknown";
     private string? _podCidr;
+    private readonly NodePressure _pressure;
 
     public Kubelet(IKubernetes client, CriClient cri, KubeletOptions options, ILoggerFactory loggerFactory, TimeProvider? time = null)
     {
@@ -52,6 +53,7 @@ public sealed partial class Kubelet : IDisposable
         _events = new EventRecorder(client, "kubelet", options.NodeName, _logger, _time);
         _probes = new Prober(cri, _events, _logger, key => _queue.Add(key));
         _hostDns = HostDns();
+        _pressure = new NodePressure(options.EvictionHard, options.AgentDir, options.ImageFs ?? Path.Combine(options.AgentDir, "containerd"), _time);
         _volumes = new VolumeManager(client, options.AgentDir, options.NodeIp, options.ClusterDomain, loggerFactory.CreateLogger("Lotse.Agent.Kubelet.Volumes"), _time);
         _pods = new Informer<V1Pod>(ListWatches.Pods(client, $"spec.nodeName={options.NodeName}"), loggerFactory.CreateLogger("Lotse.Agent.Kubelet.Pods"), _time);
         _pods.AddHandler(InformerHandler.ForAll<V1Pod>(pod => _queue.Add(ObjectKey.Of(pod))));
@@ -221,7 +223,7 @@ public sealed partial class Kubelet : IDisposable
         {
             ["capacity"] = capacity,
             ["allocatable"] = capacity.DeepClone(),
-            ["conditions"] = NodeApi.Conditions(Condition, ready, reason, message),
+            ["conditions"] = NodeApi.Conditions(Condition, ready, reason, message, Pressure()),
             ["addresses"] = new JsonArray(
                 new JsonObject { ["type"] = "InternalIP", ["address"] = _options.NodeIp },
                 new JsonObject { ["type"] = "Hostname", ["address"] = _options.NodeName }),
@@ -243,6 +245,20 @@ public sealed partial class Kubelet : IDisposable
         await NodeApi.PatchStatusAsync(_client, _options.NodeName, status, cancellationToken);
         _lastNodeStatus = text;
         _lastNodeStatusAt = now;
+    }
+
+    /// <summary>The pressure conditions from the eviction signals; none when they cannot be measured (logged).</summary>
+    private (bool Memory, bool Disk, bool Pid) Pressure()
+    {
+        try
+        {
+            return _pressure.Evaluate();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or DllNotFoundException or EntryPointNotFoundException)
+        {
+            LogPressureUnknown(_logger, e.Message);
+            return default;
+        }
     }
 
     private async Task<(bool Ready, string Reason, string Message)> RuntimeReadyAsync(CancellationToken cancellationToken)
@@ -459,4 +475,7 @@ public sealed partial class Kubelet : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "removing the sandboxes of pod uid {Uid}: the pod no longer exists")]
     private static partial void LogOrphan(ILogger logger, string uid);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "node pressure could not be measured: {Error}")]
+    private static partial void LogPressureUnknown(ILogger logger, string error);
 }

@@ -38,6 +38,12 @@ public sealed record KubeletOptions
     /// <summary>--pod-manifest-path: a directory of static pod files the node runs (published as mirror pods).</summary>
     public string? PodManifestPath { get; init; }
 
+    /// <summary>--eviction-hard: the thresholds below which the node reports memory, disk or PID pressure.</summary>
+    public Node.EvictionThresholds EvictionHard { get; init; } = Node.EvictionThresholds.Parse(Node.EvictionThresholds.Default);
+
+    /// <summary>The file system images live on (imagefs); default: the agent's containerd directory.</summary>
+    public string? ImageFs { get; init; }
+
     public string CniConfDir => Path.Combine(AgentDir, "etc", "cni", "net.d");
 
     public string PodLogDir => Path.Combine(AgentDir, "logs", "pods");

@@ -38,11 +38,17 @@ public static class NodeApi
         ["message"] = message,
     };
 
-    /// <summary>The kubelet's four node conditions: no memory, disk or PID pressure, and Ready as given.</summary>
-    public static JsonArray Conditions(Func<string, string, string, string, JsonObject> condition, bool ready, string reason = "KubeletReady", string message = "kubelet is posting ready status") => new(
-        condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-        condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-        condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+    /// <summary>The kubelet's four node conditions in its words: memory, disk and PID pressure as measured, and Ready as given.</summary>
+    public static JsonArray Conditions(Func<string, string, string, string, JsonObject> condition, bool ready, string reason = "KubeletReady", string message = "kubelet is posting ready status", (bool Memory, bool Disk, bool Pid) pressure = default) => new(
+        pressure.Memory
+            ? condition("MemoryPressure", "True", "KubeletHasInsufficientMemory", "kubelet has insufficient memory available")
+            : condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+        pressure.Disk
+            ? condition("DiskPressure", "True", "KubeletHasDiskPressure", "kubelet has disk pressure")
+            : condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+        pressure.Pid
+            ? condition("PIDPressure", "True", "KubeletHasInsufficientPID", "kubelet has insufficient PID available")
+            : condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
         condition("Ready", ready ? "True" : "False", reason, message));
 
     /// <summary>Kubernetes' second-precision time format.</summary>

@@ -20,9 +20,11 @@ internal sealed class AgentFlags
 
     public Option<string?> PodManifestPath { get; } = new("--pod-manifest-path") { Description = "Directory of static pod files (YAML or JSON) this node runs, published as mirror pods" };
 
+    public Option<string> EvictionHard { get; } = new("--eviction-hard") { Description = "Thresholds below which the node reports memory, disk or PID pressure (the kubelet's syntax)", DefaultValueFactory = _ => Agent.Node.EvictionThresholds.Default };
+
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { NodeName, NodeIp, NodeLabels, NodeTaints, PauseImage, ContainerRuntimeEndpoint, PodManifestPath })
+        foreach (var option in new Option[] { NodeName, NodeIp, NodeLabels, NodeTaints, PauseImage, ContainerRuntimeEndpoint, PodManifestPath, EvictionHard })
         {
             command.Options.Add(option);
         }
@@ -37,5 +39,6 @@ internal sealed class AgentFlags
         PauseImage = parsed.GetValue(PauseImage)!,
         ContainerRuntimeEndpoint = parsed.GetValue(ContainerRuntimeEndpoint),
         PodManifestPath = parsed.GetValue(PodManifestPath),
+        EvictionHard = parsed.GetValue(EvictionHard)!,
     };
 }

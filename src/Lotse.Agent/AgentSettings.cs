@@ -59,9 +59,9 @@ public sealed record AgentSettings
                 ClusterDomain = clusterDomain,
                 PodManifestPath = string.IsNullOrEmpty(PodManifestPath) ? null : Path.GetFullPath(PodManifestPath),
                 EvictionHard = Node.EvictionThresholds.Parse(EvictionHard),
+                PauseImage = PauseImage,
                 ImageFs = string.IsNullOrEmpty(ContainerRuntimeEndpoint) ? null : Path.Combine(dataDir, "agent"),
             },
-            PauseImage = PauseImage,
             ContainerRuntimeEndpoint = ContainerRuntimeEndpoint,
         };
     }

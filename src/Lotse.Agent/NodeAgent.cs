@@ -15,8 +15,6 @@ public sealed record NodeAgentOptions
     /// <summary>An existing CRI socket to use instead of starting containerd.</summary>
     public string? ContainerRuntimeEndpoint { get; init; }
 
-    public string PauseImage { get; init; } = Images.PauseImage.Default;
-
     /// <summary>The kubelet's HTTPS port (logs); none without it.</summary>
     public KubeletServing? Serving { get; init; }
 
@@ -59,13 +57,13 @@ public sealed partial class NodeAgent : IAsyncDisposable
         var socket = _options.ContainerRuntimeEndpoint?.Replace("unix://", string.Empty, StringComparison.Ordinal);
         if (socket is null)
         {
-            _containerd = new ContainerdProcess(new ContainerdConfig(Path.Combine(_options.Kubelet.AgentDir, "containerd"), _options.PauseImage, _options.Kubelet.CniConfDir), _loggerFactory);
+            _containerd = new ContainerdProcess(new ContainerdConfig(Path.Combine(_options.Kubelet.AgentDir, "containerd"), _options.Kubelet.PauseImage, _options.Kubelet.CniConfDir), _loggerFactory);
             await _containerd.StartAsync(cancellationToken);
             socket = _containerd.SocketPath;
         }
 
         _cri = new CriClient(socket);
-        await PauseImage.EnsureAsync(_cri, socket, _options.PauseImage, cancellationToken);
+        await PauseImage.EnsureAsync(_cri, socket, _options.Kubelet.PauseImage, cancellationToken);
         if (Directory.Exists(_options.ImagesDir))
         {
             foreach (var archive in Directory.EnumerateFiles(_options.ImagesDir, "*.tar").Order(StringComparer.Ordinal))

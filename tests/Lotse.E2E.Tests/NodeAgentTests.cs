@@ -59,6 +59,12 @@ public sealed partial class NodeAgentTests(NodeAgentFixture fixture) : IClassFix
         Assert.Equal(0, exit);
         Assert.Matches(@"e2e-node\s+Ready\s+control-plane", output);
         Assert.StartsWith("containerd://", node.GetProperty("status").GetProperty("nodeInfo").GetProperty("containerRuntimeVersion").GetString(), StringComparison.Ordinal);
+
+        // Pressure is measured on this machine (plenty free here), and the node lists its images (the pause image at least).
+        var memory = node.GetProperty("status").GetProperty("conditions").EnumerateArray().Single(c => c.GetProperty("type").GetString() == "MemoryPressure");
+        Assert.Equal(("False", "KubeletHasSufficientMemory"), (memory.GetProperty("status").GetString(), memory.GetProperty("reason").GetString()));
+        await WaitForAsync("node", NodeAgentFixture.NodeName, n => n.GetProperty("status").TryGetProperty("images", out var images)
+            && images.EnumerateArray().Any(i => i.GetProperty("names").EnumerateArray().Any(name => name.GetString() == "lotse.io/pause:catatonit") && i.GetProperty("sizeBytes").GetInt64() > 0));
     }
 
     [NodeAgentFact]

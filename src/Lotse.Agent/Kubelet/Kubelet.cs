@@ -229,6 +229,7 @@ public sealed partial class Kubelet : IDisposable
                 new JsonObject { ["type"] = "Hostname", ["address"] = _options.NodeName }),
             ["daemonEndpoints"] = new JsonObject { ["kubeletEndpoint"] = new JsonObject { ["Port"] = _options.Port } },
             ["nodeInfo"] = NodeInfo(),
+            ["images"] = await ImagesAsync(cancellationToken),
         };
         var comparable = status.DeepClone().AsObject();
         foreach (var condition in comparable["conditions"]!.AsArray())

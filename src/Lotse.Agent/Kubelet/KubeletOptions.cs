@@ -38,6 +38,9 @@ public sealed record KubeletOptions
     /// <summary>--pod-manifest-path: a directory of static pod files the node runs (published as mirror pods).</summary>
     public string? PodManifestPath { get; init; }
 
+    /// <summary>--pause-image: the sandbox image (never garbage-collected).</summary>
+    public string PauseImage { get; init; } = Images.PauseImage.Default;
+
     /// <summary>--eviction-hard: the thresholds below which the node reports memory, disk or PID pressure.</summary>
     public Node.EvictionThresholds EvictionHard { get; init; } = Node.EvictionThresholds.Parse(Node.EvictionThresholds.Default);
 

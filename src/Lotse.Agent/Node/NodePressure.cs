@@ -19,10 +19,14 @@ public sealed partial class NodePressure(EvictionThresholds thresholds, string n
     private readonly TimeSpan _transition = transition ?? TimeSpan.FromMinutes(5);
     private readonly Dictionary<string, DateTimeOffset> _lastCrossed = new(StringComparer.Ordinal);
 
+    /// <summary>The signals last evaluated.</summary>
+    public NodeSignals? Last { get; private set; }
+
     /// <summary>Which conditions are under pressure now (MemoryPressure, DiskPressure, PIDPressure).</summary>
     public (bool Memory, bool Disk, bool Pid) Evaluate(NodeSignals? signals = null)
     {
         signals ??= Measure();
+        Last = signals;
         var now = time.GetUtcNow();
         foreach (var (signal, threshold) in thresholds.Signals)
         {

@@ -8,8 +8,9 @@ namespace Lotse.ApiServer.Http;
 
 /// <summary>
 /// Server-side field validation (<c>fieldValidation=Strict|Warn|Ignore</c>, Warn by default): fields a
-/// built-in kind does not have are dropped from what is written, as kube's typed decoding drops them,
-/// and reported — Strict refuses the request with kube's strict decoding error, Warn answers with one
+/// built-in kind does not have, or a custom kind's structural schema does not declare (unless it
+/// preserves unknown fields), are dropped from what is written, as kube's decoding and pruning drop
+/// them, and reported — Strict refuses the request with kube's strict decoding error, Warn answers with one
 /// <c>Warning</c> header per field (kubectl prints them), Ignore says nothing.
 /// </summary>
 internal static class FieldValidation
@@ -36,15 +37,18 @@ internal static class FieldValidation
     /// </summary>
     public static void Apply(HttpContext context, ResourceDefinition resource, JsonObject obj, string mode, JsonObject? stored = null)
     {
-        if (KnownFields.ModelOf(resource.Group, resource.Version, resource.Kind) is not { } model)
+        var model = KnownFields.ModelOf(resource.Group, resource.Version, resource.Kind);
+        List<string>? Prune(JsonObject target) =>
+            model is not null ? KnownFields.Prune(target, model) : resource.Schema is { } schema ? Apiextensions.StructuralSchema.Prune(schema, target) : null;
+
+        if (Prune(obj) is not { } unknown)
         {
             return;
         }
 
-        var unknown = KnownFields.Prune(obj, model);
         if (unknown.Count > 0 && stored is not null)
         {
-            var old = KnownFields.Prune((JsonObject)stored.DeepClone(), model);
+            var old = Prune((JsonObject)stored.DeepClone())!;
             unknown.RemoveAll(old.Contains);
         }
 

@@ -50,6 +50,28 @@ public sealed class CustomResourceTests(ApiServerFixture server) : IClassFixture
     }
 
     [Fact]
+    public async Task UndeclaredFields_AreRefusedUnderStrict_WarnedAbout_OrDroppedQuietly()
+    {
+        using var client = await EstablishedAsync("strict.example.com");
+        const string Items = "/apis/strict.example.com/v1/namespaces/default/crontabs";
+        static StringContent Body(string name) => ApiServerFixture.Json($$"""{"apiVersion":"strict.example.com/v1","kind":"CronTab","metadata":{"name":"{{name}}"},"spec":{"cronSpec":"* * * * 5","colour":"red","extra":{"free":1} } }""");
+
+        var strict = await client.PostAsync($"{Items}?fieldValidation=Strict", Body("strict"));
+        Assert.Equal(HttpStatusCode.BadRequest, strict.StatusCode);
+        Assert.Equal("CronTab in version \"v1\" cannot be handled as a CronTab: strict decoding error: unknown field \"spec.colour\"", (await ApiServerFixture.ReadAsync(strict))["message"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"{Items}/strict")).StatusCode);
+
+        var warned = await client.PostAsync($"{Items}?fieldValidation=Warn", Body("warned"));
+        Assert.Equal(HttpStatusCode.Created, warned.StatusCode);
+        Assert.Equal(["299 - \"unknown field \\\"spec.colour\\\"\""], warned.Headers.GetValues("Warning"));
+        Assert.Null((await ApiServerFixture.ReadAsync(warned))["spec"]!["colour"]);
+
+        var quiet = await client.PostAsync($"{Items}?fieldValidation=Ignore", Body("quiet"));
+        Assert.Equal(HttpStatusCode.Created, quiet.StatusCode);
+        Assert.False(quiet.Headers.Contains("Warning"));
+    }
+
+    [Fact]
     public async Task Establishing_ServesTheKind_WithDiscoveryDefaultsPruningAndPrinterColumns()
     {
         using var client = await EstablishedAsync("serve.example.com");

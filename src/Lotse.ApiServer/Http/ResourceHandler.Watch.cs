@@ -95,6 +95,7 @@ public sealed partial class ResourceHandler
 
                 while (watcher.Events.TryRead(out var e))
                 {
+                    var obj = scope.Resource.Present(e.Object);
                     var type = e.Type switch
                     {
                         CacheEventType.Added => "ADDED",
@@ -103,13 +104,13 @@ public sealed partial class ResourceHandler
                     };
                     if (format.Kind == OutputKind.Table)
                     {
-                        var table = writer.Table(scope.Resource, [e.Object], format, query["includeObject"], e.Revision, null, null, withColumns: first);
+                        var table = writer.Table(scope.Resource, [obj], format, query["includeObject"], e.Revision, null, null, withColumns: first);
                         first = false;
                         await WriteEventAsync(response, type, table, timeout.Token);
                     }
                     else
                     {
-                        WriteRawEvent(response, type, e.Object.Json);
+                        WriteRawEvent(response, type, obj.Json);
                     }
 
                     lastSent = e.Revision;

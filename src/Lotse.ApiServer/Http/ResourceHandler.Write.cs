@@ -31,7 +31,7 @@ public sealed partial class ResourceHandler
         }
 
         var manager = Patcher.FieldManager(request);
-        var (updated, created) = await objects.UpdateAsync(scope, current => Recorded((JsonObject)body.DeepClone(), current, scope, manager), options, ct);
+        var (updated, created) = await objects.UpdateAsync(scope, current => Recorded((JsonObject)body.DeepClone(), current is null ? null : scope.Resource.Present(current), scope, manager), options, ct);
         await writer.WriteObjectAsync(context.Response, created ? 201 : 200, scope.Resource, updated, format, request.Query["includeObject"], ct);
     }
 
@@ -42,8 +42,10 @@ public sealed partial class ResourceHandler
         var options = WriteOptionsOf(request);
         var patcher = await Patcher.ReadAsync(request, scope.Resource, ct);
         var mode = FieldValidation.ModeOf(request);
-        var (updated, created) = await objects.UpdateAsync(scope, current =>
+        var (updated, created) = await objects.UpdateAsync(scope, stored =>
         {
+            // Patches apply to the object as this version serves it.
+            var current = stored is null ? null : scope.Resource.Present(stored);
             if (patcher.IsApply)
             {
                 var applied = patcher.ApplyConfiguration(current, scope.Resource, Timestamp());

@@ -28,6 +28,7 @@ public sealed class ResponseWriter(TimeProvider time)
 
     public async Task WriteObjectAsync(HttpResponse response, int status, ResourceDefinition resource, CachedObject obj, OutputFormat format, string? includeObject, CancellationToken cancellationToken)
     {
+        obj = resource.Present(obj);
         response.StatusCode = status;
         response.ContentType = format.ContentType;
         switch (format.Kind)
@@ -49,6 +50,11 @@ public sealed class ResponseWriter(TimeProvider time)
 
     public async Task WriteListAsync(HttpResponse response, ResourceDefinition resource, ListResult list, OutputFormat format, string? includeObject, CancellationToken cancellationToken)
     {
+        if (resource.SharesStorage)
+        {
+            list = list with { Items = [.. list.Items.Select(resource.Present)] };
+        }
+
         response.StatusCode = 200;
         response.ContentType = format.ContentType;
         var revision = list.Revision.ToString(CultureInfo.InvariantCulture);

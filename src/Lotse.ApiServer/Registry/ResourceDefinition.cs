@@ -55,6 +55,15 @@ public sealed record ResourceDefinition
     /// <summary>False for virtual resources answered without storage (reviews, token requests).</summary>
     public bool Stored { get; init; } = true;
 
+    /// <summary>
+    /// Whether objects of this resource may be stored through another version of it (a custom kind's
+    /// versions share storage, kube's conversion strategy None): reads then show them in this version.
+    /// </summary>
+    public bool SharesStorage { get; init; }
+
+    /// <summary>An object as this version serves it (see <see cref="SharesStorage"/>).</summary>
+    public WatchCache.CachedObject Present(WatchCache.CachedObject obj) => SharesStorage ? obj.WithApiVersion(GroupVersion) : obj;
+
     /// <summary>The OpenAPI v3 schema of a custom kind (from its definition); built-in kinds take theirs from the typed models.</summary>
     public System.Text.Json.Nodes.JsonObject? Schema { get; init; }
 

@@ -73,6 +73,19 @@ public sealed class CachedObject
         return new CachedObject(key, json, revision, createRevision, obj);
     }
 
+    /// <summary>The object as read through another version of its kind: the same, with this apiVersion (itself when it already has it).</summary>
+    public CachedObject WithApiVersion(string apiVersion)
+    {
+        if (Object["apiVersion"]?.GetValue<string>() == apiVersion)
+        {
+            return this;
+        }
+
+        var copy = CloneObject();
+        copy["apiVersion"] = apiVersion;
+        return FromObject(Key, copy, Revision, CreateRevision);
+    }
+
     /// <summary>A deep copy the caller may change.</summary>
     public JsonObject CloneObject() => (JsonObject)Object.DeepClone();
 

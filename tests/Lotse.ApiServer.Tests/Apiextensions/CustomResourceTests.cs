@@ -50,6 +50,42 @@ public sealed class CustomResourceTests(ApiServerFixture server) : IClassFixture
     }
 
     [Fact]
+    public async Task EveryServedVersion_ShowsTheSameObjects_InItsOwnApiVersion()
+    {
+        const string Schema = """{"type":"object","properties":{"spec":{"type":"object","properties":{"cronSpec":{"type":"string"},"replicas":{"type":"integer"} } } } }""";
+        var definition = $$"""
+            {"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
+             "metadata":{"name":"crontabs.versions.example.com"},
+             "spec":{"group":"versions.example.com","scope":"Namespaced",
+               "names":{"plural":"crontabs","singular":"crontab","kind":"CronTab"},
+               "versions":[
+                 {"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{{Schema}} } },
+                 {"name":"v1beta1","served":true,"storage":false,"schema":{"openAPIV3Schema":{{Schema}} } }] } }
+            """;
+        using var client = await EstablishedAsync("versions.example.com", definition);
+        const string V1 = "/apis/versions.example.com/v1/namespaces/default/crontabs";
+        const string Beta = "/apis/versions.example.com/v1beta1/namespaces/default/crontabs";
+        var created = await client.PostAsync(Beta, ApiServerFixture.Json("""{"apiVersion":"versions.example.com/v1beta1","kind":"CronTab","metadata":{"name":"old"},"spec":{"cronSpec":"* * * * *"} }"""));
+        Assert.Equal("versions.example.com/v1beta1", (await ApiServerFixture.ReadAsync(created))["apiVersion"]!.GetValue<string>());
+
+        Assert.Equal("versions.example.com/v1", (await ApiServerFixture.ReadAsync(await client.GetAsync($"{V1}/old")))["apiVersion"]!.GetValue<string>());
+        var list = await ApiServerFixture.ReadAsync(await client.GetAsync(V1));
+        Assert.Equal("versions.example.com/v1", list["items"]![0]!["apiVersion"]!.GetValue<string>());
+
+        // A patch through the other version applies to the object as that version shows it.
+        var patched = await client.PatchAsync($"{V1}/old", ApiServerFixture.Json("""{"spec":{"replicas":2}}""", "application/merge-patch+json"));
+        Assert.True(patched.StatusCode == HttpStatusCode.OK, await patched.Content.ReadAsStringAsync());
+        Assert.Equal("versions.example.com/v1", (await ApiServerFixture.ReadAsync(patched))["apiVersion"]!.GetValue<string>());
+        var beta = await ApiServerFixture.ReadAsync(await client.GetAsync($"{Beta}/old"));
+        Assert.Equal(("versions.example.com/v1beta1", 2), (beta["apiVersion"]!.GetValue<string>(), beta["spec"]!["replicas"]!.GetValue<int>()));
+
+        // Watches too.
+        using var watch = await client.GetAsync($"{Beta}?watch=true&timeoutSeconds=1", HttpCompletionOption.ResponseHeadersRead);
+        var first = JsonNode.Parse((await new StreamReader(await watch.Content.ReadAsStreamAsync()).ReadLineAsync())!)!;
+        Assert.Equal("versions.example.com/v1beta1", first["object"]!["apiVersion"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task UndeclaredFields_AreRefusedUnderStrict_WarnedAbout_OrDroppedQuietly()
     {
         using var client = await EstablishedAsync("strict.example.com");

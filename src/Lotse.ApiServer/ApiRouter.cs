@@ -110,6 +110,11 @@ public sealed partial class ApiRouter(
             case ["healthz" or "livez" or "readyz", ..]:
                 await HealthAsync(context, segments, ct);
                 return;
+            case ["metrics"]:
+                // Prometheus text: this process's controllers, scheduler and work queues, and the runtime.
+                context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+                await Prometheus.Metrics.DefaultRegistry.CollectAndExportAsTextAsync(context.Response.Body, ct);
+                return;
             case ["api"]:
                 await DiscoveryAsync(context, core: true, () => discovery.ApiVersions(), ct);
                 return;

@@ -21,6 +21,7 @@ public sealed partial class Scheduler
         {
             changed = !_unschedulable.TryGetValue(key, out var previous) || previous != message;
             _unschedulable[key] = message;
+            SchedulerMetrics.Waiting.Set(_unschedulable.Count);
         }
 
         _queue.AddRateLimited(key);

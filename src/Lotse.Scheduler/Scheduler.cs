@@ -108,11 +108,13 @@ public sealed partial class Scheduler : IDisposable
 #pragma warning restore CA1031
             {
                 LogFailed(_logger, key, e.Message);
+                SchedulerMetrics.Error.Inc();
                 _queue.AddRateLimited(key);
             }
             finally
             {
                 _queue.Done(key);
+                SchedulerMetrics.Active.Set(_queue.Depth);
             }
         }
     }
@@ -295,13 +297,17 @@ public sealed partial class Scheduler : IDisposable
             {
                 Place(key, chosen, info); // assumed until the binding's watch event confirms it
                 _unschedulable.Remove(key);
+                SchedulerMetrics.Scheduled.Inc();
             }
+
+            SchedulerMetrics.Waiting.Set(_unschedulable.Count);
 
             info.ClearState();
         }
 
         if (chosen is null)
         {
+            SchedulerMetrics.Unschedulable.Inc();
             if (preemption is not null)
             {
                 await PreemptAsync(pod, preemption, cancellationToken);

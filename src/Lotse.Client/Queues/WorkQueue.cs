@@ -3,7 +3,8 @@ namespace Lotse.Client.Queues;
 /// <summary>
 /// client-go's work queue: FIFO of keys that de-duplicates (a key waiting once is waiting), never
 /// hands the same key to two workers (a key added while being processed is queued again when
-/// <see cref="Done"/> is called), delayed adds, and rate-limited re-adds for failures.
+/// <see cref="Done"/> is called), delayed adds, and rate-limited re-adds for failures. A named
+/// queue reports client-go's workqueue metrics (<see cref="QueueMetrics"/>).
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "It is a queue: client-go's name for it")]
 public sealed class WorkQueue : IDisposable
@@ -15,13 +16,16 @@ public sealed class WorkQueue : IDisposable
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _shutdown = new();
+    private readonly QueueMetrics? _metrics;
     private int _waiting;
     private int _disposed;
 
-    public WorkQueue(TimeProvider? time = null, RateLimiter? limiter = null)
+    /// <param name="name">The queue's name in the metrics (none without one).</param>
+    public WorkQueue(TimeProvider? time = null, RateLimiter? limiter = null, string? name = null)
     {
         _time = time ?? TimeProvider.System;
         Limiter = limiter ?? new RateLimiter(_time);
+        _metrics = name is null ? null : new QueueMetrics(name, _time);
     }
 
     public RateLimiter Limiter { get; }
@@ -47,12 +51,19 @@ public sealed class WorkQueue : IDisposable
     {
         lock (_gate)
         {
-            if (_shutdown.IsCancellationRequested || !_dirty.Add(key) || _processing.Contains(key))
+            if (_shutdown.IsCancellationRequested || !_dirty.Add(key))
+            {
+                return;
+            }
+
+            _metrics?.Added(key);
+            if (_processing.Contains(key))
             {
                 return;
             }
 
             _queue.Enqueue(key);
+            _metrics?.Depth(_queue.Count);
         }
 
         _available.Release();
@@ -70,7 +81,11 @@ public sealed class WorkQueue : IDisposable
     }
 
     /// <summary>Re-adds a key that failed, after its back-off.</summary>
-    public void AddRateLimited(string key) => AddAfter(key, Limiter.When(key));
+    public void AddRateLimited(string key)
+    {
+        _metrics?.Retried();
+        AddAfter(key, Limiter.When(key));
+    }
 
     /// <summary>The key succeeded: its back-off starts over.</summary>
     public void Forget(string key) => Limiter.Forget(key);
@@ -93,6 +108,7 @@ public sealed class WorkQueue : IDisposable
             var key = _queue.Dequeue();
             _dirty.Remove(key);
             _processing.Add(key);
+            _metrics?.Started(key, _queue.Count);
             return key;
         }
     }
@@ -104,9 +120,11 @@ public sealed class WorkQueue : IDisposable
         lock (_gate)
         {
             _processing.Remove(key);
+            _metrics?.Finished(key);
             if (_dirty.Contains(key) && !_shutdown.IsCancellationRequested)
             {
                 _queue.Enqueue(key);
+                _metrics?.Depth(_queue.Count);
                 requeue = true;
             }
         }

@@ -16,6 +16,7 @@ namespace Lotse.Controllers.Runtime;
 public abstract partial class Controller : IDisposable
 {
     private readonly ILogger _logger;
+    private readonly ControllerMetrics _metrics;
     private long _reconciles;
     private long _errors;
 
@@ -25,7 +26,8 @@ public abstract partial class Controller : IDisposable
         _logger = logger;
         Time = time ?? TimeProvider.System;
         Workers = workers;
-        Queue = new WorkQueue(Time);
+        Queue = new WorkQueue(Time, name: name);
+        _metrics = new ControllerMetrics(name);
     }
 
     public string Name { get; }
@@ -74,10 +76,12 @@ public abstract partial class Controller : IDisposable
     {
         while (await Queue.GetAsync(cancellationToken) is { } key)
         {
+            var started = Time.GetTimestamp();
             try
             {
                 Interlocked.Increment(ref _reconciles);
                 var result = await ReconcileAsync(key, cancellationToken);
+                _metrics.Reconciled(Time.GetElapsedTime(started), result.RequeueAfter is not null);
                 Queue.Forget(key);
                 if (result.RequeueAfter is { } delay)
                 {
@@ -93,6 +97,7 @@ public abstract partial class Controller : IDisposable
 #pragma warning restore CA1031
             {
                 Interlocked.Increment(ref _errors);
+                _metrics.Failed(Time.GetElapsedTime(started));
                 var detail = e is HttpOperationException http ? $"{(int)http.Response.StatusCode}: {http.Response.Content}" : e.Message;
                 LogReconcileFailed(_logger, Name, key, Queue.Limiter.Failures(key) + 1, detail);
                 Queue.AddRateLimited(key);

@@ -1,5 +1,6 @@
 using k8s.Models;
 using Lotse.Agent.Kubelet;
+using Lotse.Agent.Registries;
 
 namespace Lotse.Agent;
 
@@ -26,6 +27,9 @@ public sealed record AgentSettings
 
     /// <summary>--pod-manifest-path: static pod files this node runs.</summary>
     public string? PodManifestPath { get; init; }
+
+    /// <summary>--private-registry: K3s' registries.yaml (mirrors, rewrites, credentials, TLS); a missing file configures nothing.</summary>
+    public string PrivateRegistry { get; init; } = RegistriesFile.DefaultPath;
 
     /// <summary>The agent's options, or an <see cref="ArgumentException"/> naming the flag that is wrong.</summary>
     public NodeAgentOptions Resolve(string dataDir, string defaultIp, bool controlPlane, string clusterDomain)
@@ -55,6 +59,7 @@ public sealed record AgentSettings
                 ControlPlane = controlPlane,
                 ClusterDomain = clusterDomain,
                 PodManifestPath = string.IsNullOrEmpty(PodManifestPath) ? null : Path.GetFullPath(PodManifestPath),
+                Registries = string.IsNullOrEmpty(PrivateRegistry) ? RegistriesConfig.Empty : RegistriesFile.Load(PrivateRegistry),
             },
             PauseImage = PauseImage,
             ContainerRuntimeEndpoint = ContainerRuntimeEndpoint,

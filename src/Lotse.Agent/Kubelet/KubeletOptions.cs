@@ -1,4 +1,5 @@
 using k8s.Models;
+using Lotse.Agent.Registries;
 
 namespace Lotse.Agent.Kubelet;
 
@@ -37,6 +38,9 @@ public sealed record KubeletOptions
 
     /// <summary>--pod-manifest-path: a directory of static pod files the node runs (published as mirror pods).</summary>
     public string? PodManifestPath { get; init; }
+
+    /// <summary>--private-registry's contents: the kubelet applies its rewrites when it pulls (containerd gets the rest).</summary>
+    public RegistriesConfig Registries { get; init; } = RegistriesConfig.Empty;
 
     public string CniConfDir => Path.Combine(AgentDir, "etc", "cni", "net.d");
 

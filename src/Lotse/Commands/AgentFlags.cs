@@ -20,9 +20,11 @@ internal sealed class AgentFlags
 
     public Option<string?> PodManifestPath { get; } = new("--pod-manifest-path") { Description = "Directory of static pod files (YAML or JSON) this node runs, published as mirror pods" };
 
+    public Option<string> PrivateRegistry { get; } = new("--private-registry") { Description = "Registry configuration in K3s' registries.yaml format: mirrors, rewrites, credentials, TLS (a missing file configures nothing)", DefaultValueFactory = _ => Agent.Registries.RegistriesFile.DefaultPath };
+
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { NodeName, NodeIp, NodeLabels, NodeTaints, PauseImage, ContainerRuntimeEndpoint, PodManifestPath })
+        foreach (var option in new Option[] { NodeName, NodeIp, NodeLabels, NodeTaints, PauseImage, ContainerRuntimeEndpoint, PodManifestPath, PrivateRegistry })
         {
             command.Options.Add(option);
         }
@@ -37,5 +39,6 @@ internal sealed class AgentFlags
         PauseImage = parsed.GetValue(PauseImage)!,
         ContainerRuntimeEndpoint = parsed.GetValue(ContainerRuntimeEndpoint),
         PodManifestPath = parsed.GetValue(PodManifestPath),
+        PrivateRegistry = parsed.GetValue(PrivateRegistry)!,
     };
 }

@@ -1,5 +1,6 @@
 using k8s.Models;
 using Lotse.Agent.Kubelet;
+using Lotse.Agent.Registries;
 
 namespace Lotse.Agent;
 
@@ -29,6 +30,9 @@ public sealed record AgentSettings
 
     /// <summary>--eviction-hard: pressure thresholds in the kubelet's syntax.</summary>
     public string EvictionHard { get; init; } = Node.EvictionThresholds.Default;
+
+    /// <summary>--private-registry: K3s' registries.yaml (mirrors, rewrites, credentials, TLS); a missing file configures nothing.</summary>
+    public string PrivateRegistry { get; init; } = RegistriesFile.DefaultPath;
 
     /// <summary>The agent's options, or an <see cref="ArgumentException"/> naming the flag that is wrong.</summary>
     public NodeAgentOptions Resolve(string dataDir, string defaultIp, bool controlPlane, string clusterDomain)
@@ -61,6 +65,7 @@ public sealed record AgentSettings
                 EvictionHard = Node.EvictionThresholds.Parse(EvictionHard),
                 PauseImage = PauseImage,
                 ImageFs = string.IsNullOrEmpty(ContainerRuntimeEndpoint) ? null : Path.Combine(dataDir, "agent"),
+                Registries = string.IsNullOrEmpty(PrivateRegistry) ? RegistriesConfig.Empty : RegistriesFile.Load(PrivateRegistry),
             },
             ContainerRuntimeEndpoint = ContainerRuntimeEndpoint,
         };

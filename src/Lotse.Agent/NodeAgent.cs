@@ -54,10 +54,23 @@ public sealed partial class NodeAgent : IAsyncDisposable
     /// <summary>Starts the runtime and the kubelet; returns once the node is registered and its pods are known.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        var registries = _options.Kubelet.Registries;
+        foreach (var warning in registries.Warnings)
+        {
+            LogRegistriesWarning(_logger, registries.Source ?? "registries.yaml", warning);
+        }
+
         var socket = _options.ContainerRuntimeEndpoint?.Replace("unix://", string.Empty, StringComparison.Ordinal);
+        if (socket is not null && !registries.IsEmpty)
+        {
+            // Only the rewrites are the agent's own; mirrors, TLS and credentials live in the runtime's configuration.
+            LogRegistriesNotApplied(_logger, registries.Source ?? "registries.yaml", socket);
+        }
+
         if (socket is null)
         {
-            _containerd = new ContainerdProcess(new ContainerdConfig(Path.Combine(_options.Kubelet.AgentDir, "containerd"), _options.Kubelet.PauseImage, _options.Kubelet.CniConfDir), _loggerFactory);
+            var config = new ContainerdConfig(Path.Combine(_options.Kubelet.AgentDir, "containerd"), _options.Kubelet.PauseImage, _options.Kubelet.CniConfDir) { Registries = registries };
+            _containerd = new ContainerdProcess(config, _loggerFactory);
             await _containerd.StartAsync(cancellationToken);
             socket = _containerd.SocketPath;
         }
@@ -107,6 +120,12 @@ public sealed partial class NodeAgent : IAsyncDisposable
 
         _stop.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{File}: {Warning}")]
+    private static partial void LogRegistriesWarning(ILogger logger, string file, string warning);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{File}: with --container-runtime-endpoint {Socket} the agent applies only its rewrites; configure mirrors, TLS and credentials in that runtime")]
+    private static partial void LogRegistriesNotApplied(ILogger logger, string file, string socket);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "imported image archive {Archive}")]
     private static partial void LogImported(ILogger logger, string archive);

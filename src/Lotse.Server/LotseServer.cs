@@ -29,6 +29,19 @@ public static partial class LotseServer
 
     public static async Task RunAsync(ServerOptions options, Action<ILoggingBuilder> configureLogging, CancellationToken cancellationToken)
     {
+        if (!options.DisableAgent)
+        {
+            // The node flags (and the registries file) are checked before anything starts.
+            try
+            {
+                _ = options.Agent.Resolve(options.DataDir, "127.0.0.1", controlPlane: true, options.ClusterDomain);
+            }
+            catch (ArgumentException e)
+            {
+                throw new StartupException(e.Message, e);
+            }
+        }
+
         using var loggerFactory = LoggerFactory.Create(configureLogging);
         var log = loggerFactory.CreateLogger("Lotse.Server");
         var storeOptions = options.ToStoreOptions();

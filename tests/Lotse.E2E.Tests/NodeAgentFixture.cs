@@ -14,7 +14,15 @@ public sealed class NodeAgentFixture : IAsyncLifetime
 {
     public const string NodeName = "e2e-node";
     public const string Busybox = TestImages.BusyboxReference;
+    private readonly string[] _extraArgs = [];
     private HostState? _host;
+
+    public NodeAgentFixture()
+    {
+    }
+
+    /// <summary>A fixture whose server starts with more flags (fixtures that wrap this one).</summary>
+    internal NodeAgentFixture(params string[] extraArgs) => _extraArgs = extraArgs;
 
     public LotseServerProcess Server { get; } = new(agent: true);
 
@@ -38,7 +46,7 @@ public sealed class NodeAgentFixture : IAsyncLifetime
         await Guard.InstallAsync();
         await TestImages.WriteBusyboxAsync(Server.DataDir);
         Directory.CreateDirectory(ManifestDir);
-        await Server.StartAsync("--node-name", NodeName, "--pod-manifest-path", ManifestDir);
+        await Server.StartAsync(["--node-name", NodeName, "--pod-manifest-path", ManifestDir, .. _extraArgs]);
     }
 
     /// <summary>The node's <c>--pod-manifest-path</c> (static pods).</summary>

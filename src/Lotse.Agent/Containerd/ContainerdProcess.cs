@@ -36,11 +36,22 @@ public sealed partial class ContainerdProcess : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var binary = FindBinary("containerd") ?? throw new InvalidOperationException("containerd is not installed (apt-get install containerd runc containernetworking-plugins), or pass --container-runtime-endpoint");
-        _config.Write();
+        var changed = _config.Write();
         if (ReadLivePid() is { } adopted)
         {
-            _pid = adopted;
-            LogAdopted(_logger, adopted);
+            if (changed)
+            {
+                // It runs with an older config (registry credentials are read only at start):
+                // restart it. Its containers keep running under their shims meanwhile.
+                LogRestartingForConfig(_logger, adopted);
+                await StopAdoptedAsync(adopted, cancellationToken);
+                Launch(binary);
+            }
+            else
+            {
+                _pid = adopted;
+                LogAdopted(_logger, adopted);
+            }
         }
         else
         {
@@ -76,6 +87,25 @@ public sealed partial class ContainerdProcess : IAsyncDisposable
 
         File.Delete(_config.PidFile);
         _stop.Dispose();
+    }
+
+    /// <summary>SIGTERM to a containerd this agent did not start, SIGKILL after 10 s; it is no child, so its end is watched in /proc.</summary>
+    private static async Task StopAdoptedAsync(int pid, CancellationToken cancellationToken)
+    {
+        Signal(pid, 15);
+        for (var waited = 0; IsAlive(pid); waited += 100)
+        {
+            if (waited == 10_000)
+            {
+                Signal(pid, 9);
+            }
+            else if (waited > 15_000)
+            {
+                throw new InvalidOperationException($"containerd (pid {pid}) did not stop for its new configuration");
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
     }
 
     private void Launch(string binary)
@@ -209,6 +239,9 @@ public sealed partial class ContainerdProcess : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "containerd started (pid {Pid}, log {Log})")]
     private static partial void LogStarted(ILogger logger, int pid, string log);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "containerd already running (pid {Pid}) with an older configuration: restarting it")]
+    private static partial void LogRestartingForConfig(ILogger logger, int pid);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "containerd already running (pid {Pid}): adopted")]
     private static partial void LogAdopted(ILogger logger, int pid);

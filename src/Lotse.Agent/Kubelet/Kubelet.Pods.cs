@@ -319,7 +319,7 @@ public sealed partial class Kubelet
     private async Task<bool> StartContainerAsync(V1Pod pod, V1Container container, uint attempt, PodSandboxStatus sandbox, PodSandboxConfig sandboxConfig, PodState state, CancellationToken cancellationToken)
     {
         var fieldPath = FieldPath(pod, container);
-        if (!await EnsureImageAsync(pod, container, state, fieldPath, cancellationToken))
+        if (await EnsureImageAsync(pod, container, state, fieldPath, cancellationToken) is not { } imageId)
         {
             return false;
         }
@@ -350,7 +350,7 @@ public sealed partial class Kubelet
             mounts.Add(message);
         }
 
-        var config = RuntimeConfigs.Container(pod, container, attempt, env, container.Image, mounts);
+        var config = RuntimeConfigs.Container(pod, container, attempt, env, imageId, mounts);
         Directory.CreateDirectory(Path.Combine(sandboxConfig.LogDirectory, container.Name));
         string id;
         try
@@ -379,45 +379,6 @@ public sealed partial class Kubelet
 
         _events.Record(pod, EventRecorder.Normal, "Started", $"Started container {container.Name}", fieldPath: fieldPath);
         await PostStartAsync(pod, container, id, sandbox.Network?.Ip ?? string.Empty, cancellationToken);
-        return true;
-    }
-
-    private async Task<bool> EnsureImageAsync(V1Pod pod, V1Container container, PodState state, string fieldPath, CancellationToken cancellationToken)
-    {
-        var image = container.Image;
-        var policy = container.ImagePullPolicy ?? (ImageTag(image) is null or "latest" ? "Always" : "IfNotPresent");
-        var present = (await _cri.Images.ImageStatusAsync(new ImageStatusRequest { Image = new ImageSpec { Image = image } }, cancellationToken: cancellationToken)).Image is not null;
-        if (policy == "Never" && !present)
-        {
-            var message = $"Container image \"{image}\" is not present with pull policy of Never";
-            state.Waiting[container.Name] = ("ErrImageNeverPull", message);
-            _events.Record(pod, EventRecorder.Warning, "ErrImageNeverPull", message, fieldPath: fieldPath);
-            return false;
-        }
-
-        if (present && policy != "Always")
-        {
-            _events.Record(pod, EventRecorder.Normal, "Pulled", $"Container image \"{image}\" already present on machine", fieldPath: fieldPath);
-            return true;
-        }
-
-        _events.Record(pod, EventRecorder.Normal, "Pulling", $"Pulling image \"{image}\"", fieldPath: fieldPath);
-        var watch = Stopwatch.StartNew();
-        try
-        {
-            await _cri.Images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } }, cancellationToken: cancellationToken);
-        }
-        catch (RpcException e)
-        {
-            var message = $"Failed to pull image \"{image}\": {e.Status.Detail}";
-            state.Waiting[container.Name] = ("ErrImagePull", message);
-            _events.Record(pod, EventRecorder.Warning, "Failed", message, fieldPath: fieldPath);
-            _events.Record(pod, EventRecorder.Warning, "Failed", "Error: ErrImagePull", fieldPath: fieldPath);
-            return false;
-        }
-
-        var took = watch.Elapsed.TotalSeconds;
-        _events.Record(pod, EventRecorder.Normal, "Pulled", $"Successfully pulled image \"{image}\" in {took:0.###}s ({took:0.###}s including waiting)", fieldPath: fieldPath);
         return true;
     }
 

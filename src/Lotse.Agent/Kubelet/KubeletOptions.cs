@@ -1,4 +1,5 @@
 using k8s.Models;
+using Lotse.Agent.Registries;
 
 namespace Lotse.Agent.Kubelet;
 
@@ -46,6 +47,9 @@ public sealed record KubeletOptions
 
     /// <summary>The file system images live on (imagefs); default: the agent's containerd directory.</summary>
     public string? ImageFs { get; init; }
+
+    /// <summary>--private-registry's contents: the kubelet applies its rewrites when it pulls (containerd gets the rest).</summary>
+    public RegistriesConfig Registries { get; init; } = RegistriesConfig.Empty;
 
     public string CniConfDir => Path.Combine(AgentDir, "etc", "cni", "net.d");
 

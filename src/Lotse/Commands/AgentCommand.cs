@@ -80,7 +80,16 @@ internal static class AgentCommand
     {
         using var loggerFactory = LoggerFactory.Create(logging);
         var log = loggerFactory.CreateLogger("Lotse.Agent");
-        var options = settings.Resolve(dataDir, Agent.Node.HostAddress.PrimaryIPv4(), controlPlane: false, "cluster.local");
+        NodeAgentOptions options;
+        try
+        {
+            options = settings.Resolve(dataDir, Agent.Node.HostAddress.PrimaryIPv4(), controlPlane: false, "cluster.local");
+        }
+        catch (ArgumentException e)
+        {
+            throw new StartupException(e.Message, e);
+        }
+
         options = options with { Kubelet = options.Kubelet with { KubeletVersion = VersionInfo.GitVersion } };
         LogPhase(log, $"Joining {server} as node {options.Kubelet.NodeName}");
         NodeCredentials credentials;

@@ -22,9 +22,11 @@ internal sealed class AgentFlags
 
     public Option<string> EvictionHard { get; } = new("--eviction-hard") { Description = "Thresholds below which the node reports memory, disk or PID pressure (the kubelet's syntax)", DefaultValueFactory = _ => Agent.Node.EvictionThresholds.Default };
 
+    public Option<string> PrivateRegistry { get; } = new("--private-registry") { Description = "Registry configuration in K3s' registries.yaml format: mirrors, rewrites, credentials, TLS (a missing file configures nothing)", DefaultValueFactory = _ => Agent.Registries.RegistriesFile.DefaultPath };
+
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { NodeName, NodeIp, NodeLabels, NodeTaints, PauseImage, ContainerRuntimeEndpoint, PodManifestPath, EvictionHard })
+        foreach (var option in new Option[] { NodeName, NodeIp, NodeLabels, NodeTaints, PauseImage, ContainerRuntimeEndpoint, PodManifestPath, EvictionHard, PrivateRegistry })
         {
             command.Options.Add(option);
         }
@@ -40,5 +42,6 @@ internal sealed class AgentFlags
         ContainerRuntimeEndpoint = parsed.GetValue(ContainerRuntimeEndpoint),
         PodManifestPath = parsed.GetValue(PodManifestPath),
         EvictionHard = parsed.GetValue(EvictionHard)!,
+        PrivateRegistry = parsed.GetValue(PrivateRegistry)!,
     };
 }

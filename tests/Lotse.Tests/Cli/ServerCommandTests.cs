@@ -60,6 +60,26 @@ public sealed class ServerCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Agent_MalformedRegistriesFile_FailsWithOneLineBeforeJoining()
+    {
+        var registries = Path.Combine(_dir, "registries.yaml");
+        await File.WriteAllTextAsync(registries, "mirrors:\n  docker.io:\n    endpoint: {not: a list}\n");
+        var result = await LotseProcess.RunAsync(Timeout, "agent", "--data-dir", _dir, "--server", "https://127.0.0.1:1", "--token", "K10" + new string('a', 64) + "::server:secret", "--private-registry", registries);
+        AssertOneLineError(result, $"lotse: --private-registry {registries}: line 3: mirrors.\"docker.io\".endpoint must be a list of URLs");
+        Assert.DoesNotContain("cannot join", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Server_MalformedRegistriesFile_FailsWithOneLineBeforeStarting()
+    {
+        var registries = Path.Combine(_dir, "registries.yaml");
+        await File.WriteAllTextAsync(registries, "configs:\n  \"10.0.0.1:5000\":\n    auth: \"not base64!\"\n");
+        var result = await LotseProcess.RunAsync(Timeout, Server("--data-dir", _dir, "--container-runtime-endpoint", "unix://" + Path.Combine(_dir, "no-such.sock"), "--private-registry", registries));
+        AssertOneLineError(result, $"lotse: --private-registry {registries}: line 3: configs.\"10.0.0.1:5000\".auth must be base64 of user:password");
+        Assert.False(Directory.Exists(Path.Combine(_dir, "server")), "nothing starts before the flags are checked");
+    }
+
+    [Fact]
     public async Task Server_AgentWithADeadRuntime_FailsWithOneLine()
     {
         var result = await LotseProcess.RunAsync(Timeout, Server("--data-dir", _dir, "--container-runtime-endpoint", "unix://" + Path.Combine(_dir, "no-such.sock")));

@@ -70,8 +70,13 @@ public sealed class PersistentVolumeBinderTests(ControllersFixture fixture)
         Assert.Equal(("2Gi", "Delete", "local-path"), (volume.Spec.Capacity["storage"].ToString(), volume.Spec.PersistentVolumeReclaimPolicy, volume.Spec.StorageClassName));
         Assert.Equal(["node-7"], volume.Spec.NodeAffinity.Required.NodeSelectorTerms.Single().MatchExpressions.Single().Values);
 
-        // Reclaim policy Delete: the volume goes with its claim.
+        Assert.Equal(["lotse.io/local-path-cleanup"], volume.Metadata.Finalizers);
+
+        // Reclaim policy Delete: the volume goes with its claim — once its node has removed the directory
+        // (no agent here: the test lets the finalizer go as the agent would).
         await _client.CoreV1.DeleteNamespacedPersistentVolumeClaimAsync("cache", "pv-local");
+        await EventuallyAsync(async () => (await _client.CoreV1.ReadPersistentVolumeAsync(volume.Metadata.Name)).Metadata.DeletionTimestamp is not null, "the provisioned volume is being deleted");
+        await _client.CoreV1.PatchPersistentVolumeAsync(new V1Patch("""{"metadata":{"finalizers":null}}""", V1Patch.PatchType.MergePatch), volume.Metadata.Name);
         await EventuallyAsync(async () => (await _client.CoreV1.ListPersistentVolumeAsync()).Items.All(v => v.Metadata.Name != volume.Metadata.Name), "the provisioned volume is deleted");
     }
 

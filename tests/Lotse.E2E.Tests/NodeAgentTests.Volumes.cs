@@ -243,5 +243,15 @@ public sealed partial class NodeAgentTests
         await LogsUntilAsync("reader", "kept-across-pods");
         Assert.Equal(0, (await _kubectl.RunAsync("delete", "pod", "reader")).ExitCode);
         Assert.Equal(0, (await _kubectl.RunAsync("delete", "pvc", "notes")).ExitCode);
+
+        // The claim is gone: the agent removes the directory, then the volume goes (K3s' local-path delete).
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await _kubectl.RunAsync("get", "pv", $"pvc-{uid}")).ExitCode == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the volume stays after its claim was deleted");
+            await Task.Delay(250);
+        }
+
+        Assert.False(Directory.Exists(Path.GetDirectoryName(onHost)), "the volume's directory is removed");
     }
 }

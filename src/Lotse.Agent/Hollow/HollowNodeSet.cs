@@ -58,6 +58,10 @@ public sealed partial class HollowNodeSet : IDisposable
         using var stop = cancellationToken.Register(_queue.ShutDown);
         var pods = _pods.RunAsync(cancellationToken);
         var workers = Enumerable.Range(0, 8).Select(_ => Task.Run(() => WorkAsync(cancellationToken), CancellationToken.None)).ToList();
+
+        // Local-path volumes provisioned on hollow nodes are let go when deleted (there is no directory).
+        var volumes = new Kubelet.Volumes.LocalPathCleaner(_client, _index.ContainsKey, _logger, _time, removeDirectories: false);
+        workers.Add(Task.Run(() => volumes.RunAsync(cancellationToken), CancellationToken.None));
         try
         {
             await Task.WhenAll([LeasesAsync(cancellationToken), pods, .. workers]);

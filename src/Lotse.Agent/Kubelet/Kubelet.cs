@@ -75,6 +75,8 @@ public sealed partial class Kubelet : IDisposable
         LogStarted(_logger, _options.NodeName, _runtimeVersion);
         _started.TrySetResult();
         var workers = Enumerable.Range(0, 4).Select(_ => Task.Run(() => WorkAsync(cancellationToken), CancellationToken.None)).ToList();
+        var localPath = new LocalPathCleaner(_client, node => node == _options.NodeName, _logger, _time);
+        workers.Add(Task.Run(() => localPath.RunAsync(cancellationToken), CancellationToken.None));
         if (_options.PodManifestPath is { } manifests)
         {
             var source = new StaticPodSource(_client, manifests, _options.NodeName, _logger, _time);

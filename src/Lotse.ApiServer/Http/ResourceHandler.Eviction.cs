@@ -73,7 +73,8 @@ public sealed partial class ResourceHandler
             }
             catch (StatusException e) when (e.Code == 409 && attempt < EvictionAttempts)
             {
-                // the pod or the budget changed under us: look again
+                // the pod or the budget changed under us: look again, after a short growing pause
+                await Task.Delay(TimeSpan.FromMilliseconds(10 * attempt), ct);
             }
         }
 
@@ -117,8 +118,11 @@ public sealed partial class ResourceHandler
     }
 
     /// <summary>Takes one disruption from the budget, or refuses with kube's 429.</summary>
-    private async Task TakeDisruptionAsync(CachedObject budget, string podName, bool dryRun, CancellationToken ct)
+    private async Task TakeDisruptionAsync(CachedObject cached, string podName, bool dryRun, CancellationToken ct)
     {
+        // The cache found the budget; its count is read consistently (the disruption controller writes it often).
+        var resource = registry.Find("policy", "v1", "poddisruptionbudgets")!;
+        var budget = await objects.GetAsync(new RequestScope(resource, cached.Namespace, cached.Name), null, ct);
         var pdb = budget.Object;
         var name = budget.Name;
         var status = pdb["status"] as JsonObject;
@@ -148,7 +152,6 @@ public sealed partial class ResourceHandler
             return;
         }
 
-        var resource = registry.Find("policy", "v1", "poddisruptionbudgets")!;
         await objects.UpdateAsync(new RequestScope(resource, budget.Namespace, name, "status"), current =>
         {
             var next = current?.CloneObject() ?? throw StatusException.NotFound(resource.GroupResource, name);

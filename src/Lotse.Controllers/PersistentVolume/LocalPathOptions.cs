@@ -5,6 +5,12 @@ public sealed record LocalPathOptions
 {
     public const string Provisioner = "rancher.io/local-path";
 
+    /// <summary>
+    /// Holds a provisioned volume until the agent on its node has removed its directory
+    /// (Lotse.Agent's LocalPathCleaner), as K3s' provisioner removes it with a helper pod.
+    /// </summary>
+    public const string CleanupFinalizer = "lotse.io/local-path-cleanup";
+
     /// <summary>The directory on every node under which provisioned volumes are made (K3s' --default-local-storage-path).</summary>
     public string StoragePath { get; init; } = "/var/lib/lotse/storage";
 

@@ -121,7 +121,8 @@ public sealed partial class PersistentVolumeBinder
     /// <summary>
     /// The local-path provisioner: a hostPath volume <c>pvc-&lt;uid&gt;</c> at
     /// <c>&lt;storage path&gt;/pvc-&lt;uid&gt;_&lt;namespace&gt;_&lt;claim&gt;</c> (made by the kubelet on first mount),
-    /// pinned to the chosen node by node affinity and bound to the claim from the start.
+    /// pinned to the chosen node by node affinity and bound to the claim from the start. Its finalizer
+    /// keeps it until the agent on that node has removed the directory.
     /// </summary>
     private async Task<V1PersistentVolume> ProvisionAsync(V1PersistentVolumeClaim claim, V1StorageClass storageClass, string node, CancellationToken cancellationToken)
     {
@@ -138,6 +139,7 @@ public sealed partial class PersistentVolumeBinder
             {
                 Name = name,
                 Annotations = new Dictionary<string, string> { ["pv.kubernetes.io/provisioned-by"] = LocalPathOptions.Provisioner },
+                Finalizers = [LocalPathOptions.CleanupFinalizer],
             },
             Spec = new V1PersistentVolumeSpec
             {

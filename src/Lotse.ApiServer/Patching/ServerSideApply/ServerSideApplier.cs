@@ -83,10 +83,15 @@ public static class ServerSideApplier
         }
 
         var updated = entries.Where(e => e != mine).ToList();
-        updated.Add(new ManagedFieldsEntry { Manager = manager, Operation = "Apply", ApiVersion = apiVersion, Time = now, Fields = wanted });
+        // The time moves only when what the manager owns does (kube's no-op applies leave the object as it was).
+        var time = mine is not null && mine.ApiVersion == apiVersion && SameLeaves(mine.Fields, wanted) ? mine.Time : now;
+        updated.Add(new ManagedFieldsEntry { Manager = manager, Operation = "Apply", ApiVersion = apiVersion, Time = time, Fields = wanted });
         ManagedFieldsEntry.Write(result, updated);
         return result;
     }
+
+    private static bool SameLeaves(FieldSet a, FieldSet b) =>
+        a.Leaves().Select(p => string.Join('\u0001', p)).ToHashSet(StringComparer.Ordinal).SetEquals(b.Leaves().Select(p => string.Join('\u0001', p)));
 
     /// <summary>
     /// Records an ordinary write in the managed fields of an object that has them: the writer takes

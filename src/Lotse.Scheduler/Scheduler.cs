@@ -52,8 +52,10 @@ public sealed partial class Scheduler : IDisposable
         _logger = loggerFactory.CreateLogger<Scheduler>();
         _time = time ?? TimeProvider.System;
         _events = new EventRecorder(_client, DefaultName, Environment.MachineName, _logger, _time);
-        _queue = new WorkQueue(_time, new RateLimiter(_time, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), perSecond: 1e6, burst: int.MaxValue));
         _pods = informers.Pods();
+
+        // Higher-priority pods are tried first (kube's activeQ order: priority, then arrival).
+        _queue = new WorkQueue(_time, new RateLimiter(_time, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), perSecond: 1e6, burst: int.MaxValue), priority: key => _pods.Get(key)?.Spec?.Priority ?? 0);
         _nodes = informers.Nodes();
         var taints = new Plugins.TaintToleration.TaintToleration();
         var affinity = new Plugins.NodeAffinity.NodeAffinity();

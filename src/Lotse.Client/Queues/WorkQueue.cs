@@ -9,7 +9,9 @@ namespace Lotse.Client.Queues;
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "It is a queue: client-go's name for it")]
 public sealed class WorkQueue : IDisposable
 {
-    private readonly Queue<string> _queue = new();
+    private readonly PriorityQueue<string, (int Priority, long Order)> _queue = new();
+    private readonly Func<string, int>? _priority;
+    private long _order;
     private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
     private readonly HashSet<string> _processing = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _available = new(0);
@@ -21,8 +23,10 @@ public sealed class WorkQueue : IDisposable
     private int _disposed;
 
     /// <param name="name">The queue's name in the metrics (none without one).</param>
-    public WorkQueue(TimeProvider? time = null, RateLimiter? limiter = null, string? name = null)
+    /// <param name="priority">When given, keys are handed out highest first (first in, first out among equals), as the scheduler's active queue orders pods.</param>
+    public WorkQueue(TimeProvider? time = null, RateLimiter? limiter = null, string? name = null, Func<string, int>? priority = null)
     {
+        _priority = priority;
         _time = time ?? TimeProvider.System;
         Limiter = limiter ?? new RateLimiter(_time);
         _metrics = name is null ? null : new QueueMetrics(name, _time);
@@ -62,7 +66,7 @@ public sealed class WorkQueue : IDisposable
                 return;
             }
 
-            _queue.Enqueue(key);
+            Enqueue(key);
             _metrics?.Depth(_queue.Count);
         }
 
@@ -123,7 +127,7 @@ public sealed class WorkQueue : IDisposable
             _metrics?.Finished(key);
             if (_dirty.Contains(key) && !_shutdown.IsCancellationRequested)
             {
-                _queue.Enqueue(key);
+                Enqueue(key);
                 _metrics?.Depth(_queue.Count);
                 requeue = true;
             }
@@ -136,6 +140,9 @@ public sealed class WorkQueue : IDisposable
     }
 
     public void ShutDown() => _shutdown.Cancel();
+
+    /// <summary>Under the lock.</summary>
+    private void Enqueue(string key) => _queue.Enqueue(key, (-(_priority?.Invoke(key) ?? 0), _order++));
 
     public void Dispose()
     {

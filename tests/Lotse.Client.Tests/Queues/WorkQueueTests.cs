@@ -5,6 +5,25 @@ namespace Lotse.Client.Tests.Queues;
 public class WorkQueueTests
 {
     [Fact]
+    public async Task WithPriorities_HigherKeysComeFirst_EqualOnesInArrivalOrder()
+    {
+        var priorities = new Dictionary<string, int> { ["low-1"] = 0, ["high"] = 1000, ["low-2"] = 0, ["mid"] = 10 };
+        using var queue = new WorkQueue(priority: key => priorities[key]);
+        foreach (var key in priorities.Keys)
+        {
+            queue.Add(key);
+        }
+
+        var order = new List<string>();
+        for (var i = 0; i < priorities.Count; i++)
+        {
+            order.Add((await queue.GetAsync(CancellationToken.None))!);
+        }
+
+        Assert.Equal(["high", "mid", "low-1", "low-2"], order);
+    }
+
+    [Fact]
     public async Task Add_SameKeyTwice_HandedOutOnce()
     {
         using var queue = new WorkQueue();

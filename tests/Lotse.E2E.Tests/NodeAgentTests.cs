@@ -28,7 +28,6 @@ public sealed class NodeAgentFactAttribute : FactAttribute
 [Collection(NodeAgentsGroup.Name)]
 public sealed partial class NodeAgentTests(NodeAgentFixture fixture) : IClassFixture<NodeAgentFixture>
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
     private readonly Kubectl _kubectl = fixture.Kubectl();
 
     private static string Pod(string name, string command, string restartPolicy = "Always", string extraContainer = "", string extraSpec = "") => $$"""
@@ -191,24 +190,9 @@ public sealed partial class NodeAgentTests(NodeAgentFixture fixture) : IClassFix
         await _kubectl.RunAsync("delete", "pod", "sickly", "--wait=false");
     }
 
-    /// <summary>Events are recorded in the background: waits until one about <paramref name="pod"/> says <paramref name="text"/>.</summary>
-    private async Task EventAsync(string pod, string text)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        var events = string.Empty;
-        while (DateTime.UtcNow < deadline)
-        {
-            (_, events, _) = await _kubectl.RunAsync("get", "events", "--field-selector", $"involvedObject.name={pod}");
-            if (events.Contains(text, StringComparison.Ordinal))
-            {
-                return;
-            }
+    private static readonly TimeSpan Timeout = PodWaits.Timeout;
 
-            await Task.Delay(250);
-        }
-
-        Assert.Fail($"no event about {pod} says \"{text}\":\n{events}");
-    }
+    private Task EventAsync(string pod, string text) => _kubectl.EventAsync(pod, text);
 
     private static string? Condition(JsonElement pod, string type) =>
         pod.GetProperty("status").TryGetProperty("conditions", out var conditions)
@@ -364,13 +348,9 @@ public sealed partial class NodeAgentTests(NodeAgentFixture fixture) : IClassFix
         await _kubectl.RunAsync("delete", "pod", "steady");
     }
 
-    private static string? Waiting(JsonElement pod) =>
-        pod.GetProperty("status").TryGetProperty("containerStatuses", out var statuses) && statuses[0].GetProperty("state").TryGetProperty("waiting", out var waiting)
-            ? waiting.GetProperty("reason").GetString()
-            : null;
+    private static string? Waiting(JsonElement pod) => PodWaits.Waiting(pod);
 
-    private static string Message(JsonElement pod) =>
-        pod.GetProperty("status").GetProperty("containerStatuses")[0].GetProperty("state").GetProperty("waiting").TryGetProperty("message", out var message) ? message.GetString() ?? string.Empty : string.Empty;
+    private static string Message(JsonElement pod) => PodWaits.Message(pod);
 
     private static async Task<List<Container>> ContainersOfAsync(Lotse.Agent.Cri.CriClient cri, string uid) =>
         [.. (await cri.Runtime.ListContainersAsync(new ListContainersRequest { Filter = new ContainerFilter { LabelSelector = { ["io.kubernetes.pod.uid"] = uid } } })).Containers];
@@ -382,31 +362,9 @@ public sealed partial class NodeAgentTests(NodeAgentFixture fixture) : IClassFix
         Assert.Contains(expected, output, StringComparison.Ordinal);
     }
 
-    private async Task<JsonElement> GetAsync(string kind, string name)
-    {
-        var (exit, output, error) = await _kubectl.RunAsync("get", kind, name, "-o", "json");
-        Assert.True(exit == 0, error);
-        return JsonDocument.Parse(output).RootElement.Clone();
-    }
+    private Task<JsonElement> GetAsync(string kind, string name) => _kubectl.GetJsonAsync(kind, name);
 
-    private async Task<JsonElement> WaitForAsync(string kind, string name, Func<JsonElement, bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        JsonElement last = default;
-        while (DateTime.UtcNow < deadline)
-        {
-            last = await GetAsync(kind, name);
-            if (condition(last))
-            {
-                return last;
-            }
-
-            await Task.Delay(250);
-        }
-
-        Assert.Fail($"{kind}/{name} did not reach the expected state: {last}\n{await DescribeAsync(name)}");
-        return last;
-    }
+    private Task<JsonElement> WaitForAsync(string kind, string name, Func<JsonElement, bool> condition) => _kubectl.WaitForAsync(kind, name, condition);
 
     private async Task<string> DescribeAsync(string name) => (await _kubectl.RunAsync("describe", "pod", name)).Stdout;
 

@@ -27,7 +27,6 @@ public sealed class PrivateRegistryFactAttribute : FactAttribute
 [Collection(NodeAgentsGroup.Name)]
 public sealed class PrivateRegistryTests(PrivateRegistryFixture fixture) : IClassFixture<PrivateRegistryFixture>
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
     private readonly Kubectl _kubectl = fixture.Node.Kubectl();
 
     private static string Pod(string name, string image, string extraSpec = "") => $$"""
@@ -83,8 +82,8 @@ public sealed class PrivateRegistryTests(PrivateRegistryFixture fixture) : IClas
     {
         // Without usable credentials (the secret it names does not exist) the registry refuses the pull.
         await ApplyAsync(Pod("denied", fixture.Private, "  imagePullSecrets: [{name: nope}]\n"));
-        var denied = await WaitForAsync("denied", p => Waiting(p) is "ErrImagePull" or "ImagePullBackOff");
-        Assert.Contains(fixture.Private, Message(denied), StringComparison.Ordinal);
+        var denied = await WaitForAsync("denied", p => PodWaits.Waiting(p) is "ErrImagePull" or "ImagePullBackOff");
+        Assert.Contains(fixture.Private, PodWaits.Message(denied), StringComparison.Ordinal);
         await EventAsync("denied", "Unable to retrieve some image pull secrets (nope); attempting to pull the image may not succeed.");
         await EventAsync("denied", "FailedToRetrieveImagePullSecret");
         await EventAsync("denied", $"Failed to pull image \"{fixture.Private}\"");
@@ -93,7 +92,7 @@ public sealed class PrivateRegistryTests(PrivateRegistryFixture fixture) : IClas
         // A wrong password is tried and fails too.
         Assert.Equal(0, (await _kubectl.RunAsync("create", "secret", "docker-registry", "wrong", $"--docker-server=localhost:{fixture.Port}", $"--docker-username={PrivateRegistryFixture.User}", "--docker-password=not-it")).ExitCode);
         await ApplyAsync(Pod("wrong", fixture.Private, "  imagePullSecrets: [{name: wrong}]\n"));
-        await WaitForAsync("wrong", p => Waiting(p) is "ErrImagePull" or "ImagePullBackOff");
+        await WaitForAsync("wrong", p => PodWaits.Waiting(p) is "ErrImagePull" or "ImagePullBackOff");
 
         // The right secret (kubectl's dockerconfigjson) gets it; a garbage secret beside it is one clear event.
         Assert.Equal(0, (await _kubectl.RunAsync("create", "secret", "docker-registry", "regcred", $"--docker-server=localhost:{fixture.Port}", $"--docker-username={PrivateRegistryFixture.User}", $"--docker-password={PrivateRegistryFixture.Password}")).ExitCode);
@@ -112,10 +111,10 @@ public sealed class PrivateRegistryTests(PrivateRegistryFixture fixture) : IClas
               .dockerconfigjson: '{"auths": {"localhost": {"auth": "not base64!"}}}'
             """);
         await ApplyAsync(Pod("garbage", fixture.Private, "  imagePullSecrets: [{name: garbage}, {name: regcred}]\n"));
-        var garbage = await WaitForAsync("garbage", p => Waiting(p) is "ErrImagePull" or "ImagePullBackOff");
+        var garbage = await WaitForAsync("garbage", p => PodWaits.Waiting(p) is "ErrImagePull" or "ImagePullBackOff");
         await EventAsync("garbage", "image pull secret \"garbage\" has no valid .dockerconfigjson: the auth of \"localhost\" is not base64");
         Assert.Equal("Running", Phase(await WaitForAsync("allowed", p => true)));
-        Assert.DoesNotContain("\n", Message(garbage), StringComparison.Ordinal);
+        Assert.DoesNotContain("\n", PodWaits.Message(garbage), StringComparison.Ordinal);
 
         await _kubectl.RunAsync("delete", "pod", "denied", "wrong", "allowed", "garbage", "--wait=false");
     }
@@ -131,58 +130,14 @@ public sealed class PrivateRegistryTests(PrivateRegistryFixture fixture) : IClas
 
     private static string? Phase(JsonElement pod) => pod.GetProperty("status").TryGetProperty("phase", out var phase) ? phase.GetString() : null;
 
-    private static string? Waiting(JsonElement pod) =>
-        pod.GetProperty("status").TryGetProperty("containerStatuses", out var statuses) && statuses[0].GetProperty("state").TryGetProperty("waiting", out var waiting)
-            ? waiting.GetProperty("reason").GetString()
-            : null;
-
-    private static string Message(JsonElement pod) =>
-        pod.GetProperty("status").GetProperty("containerStatuses")[0].GetProperty("state").GetProperty("waiting").TryGetProperty("message", out var message) ? message.GetString() ?? string.Empty : string.Empty;
-
     private async Task ApplyAsync(string manifest)
     {
         var (exit, _, error) = await _kubectl.RunWithInputAsync(manifest, "apply", "-f", "-");
         Assert.True(exit == 0, error);
     }
 
-    private async Task<JsonElement> WaitForAsync(string name, Func<JsonElement, bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        JsonElement last = default;
-        while (DateTime.UtcNow < deadline)
-        {
-            var (exit, output, error) = await _kubectl.RunAsync("get", "pod", name, "-o", "json");
-            Assert.True(exit == 0, error);
-            last = JsonDocument.Parse(output).RootElement.Clone();
-            if (condition(last))
-            {
-                return last;
-            }
+    private Task<JsonElement> WaitForAsync(string name, Func<JsonElement, bool> condition) =>
+        _kubectl.WaitForAsync("pod", name, condition, () => $"\nregistry log tail:\n{string.Join('\n', File.ReadLines(fixture.RegistryLog).TakeLast(20))}");
 
-            await Task.Delay(250);
-        }
-
-        var (_, describe, _) = await _kubectl.RunAsync("describe", "pod", name);
-        Assert.Fail($"pod/{name} did not reach the expected state: {last}\n{describe}\nregistry log tail:\n{string.Join('\n', File.ReadLines(fixture.RegistryLog).TakeLast(20))}");
-        return last;
-    }
-
-    /// <summary>Events are recorded in the background: waits until one about <paramref name="pod"/> says <paramref name="text"/>.</summary>
-    private async Task EventAsync(string pod, string text)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        var events = string.Empty;
-        while (DateTime.UtcNow < deadline)
-        {
-            (_, events, _) = await _kubectl.RunAsync("get", "events", "--field-selector", $"involvedObject.name={pod}");
-            if (events.Contains(text, StringComparison.Ordinal))
-            {
-                return;
-            }
-
-            await Task.Delay(250);
-        }
-
-        Assert.Fail($"no event about {pod} says \"{text}\":\n{events}");
-    }
+    private Task EventAsync(string pod, string text) => _kubectl.EventAsync(pod, text);
 }

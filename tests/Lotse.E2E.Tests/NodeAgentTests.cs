@@ -6,17 +6,11 @@ namespace Lotse.E2E.Tests;
 /// <summary>Skips on machines without root or the container packages (scripts/deps.sh installs them; CI has them).</summary>
 public sealed class NodeAgentFactAttribute : FactAttribute
 {
-    public NodeAgentFactAttribute()
-    {
-        if (NodeAgentFixture.Missing is { } missing)
-        {
-            Skip = missing;
-        }
-        else if (!File.Exists(Kubectl.PathOf("1.33")))
-        {
-            Skip = $"kubectl 1.33 is not installed at {Kubectl.Directory}";
-        }
-    }
+    public NodeAgentFactAttribute() => Skip = Why(NodeAgentFixture.Missing);
+
+    /// <summary>Why a test on a real node cannot run here: what its fixture misses, or kubectl 1.33; null when it can.</summary>
+    internal static string? Why(string? missing) =>
+        missing ?? (File.Exists(Kubectl.PathOf("1.33")) ? null : $"kubectl 1.33 is not installed at {Kubectl.Directory}");
 }
 
 /// <summary>

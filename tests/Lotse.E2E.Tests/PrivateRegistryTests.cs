@@ -5,17 +5,7 @@ namespace Lotse.E2E.Tests;
 /// <summary>Skips where the node agent cannot run, or docker-registry / skopeo are missing (scripts/deps.sh installs them).</summary>
 public sealed class PrivateRegistryFactAttribute : FactAttribute
 {
-    public PrivateRegistryFactAttribute()
-    {
-        if (PrivateRegistryFixture.Missing is { } missing)
-        {
-            Skip = missing;
-        }
-        else if (!File.Exists(Kubectl.PathOf("1.33")))
-        {
-            Skip = $"kubectl 1.33 is not installed at {Kubectl.Directory}";
-        }
-    }
+    public PrivateRegistryFactAttribute() => Skip = NodeAgentFactAttribute.Why(PrivateRegistryFixture.Missing);
 }
 
 /// <summary>

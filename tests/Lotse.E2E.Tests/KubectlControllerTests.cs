@@ -17,6 +17,23 @@ public sealed class KubectlControllerTests(KubectlFixture fixture) : IClassFixtu
     }
 
     [KubectlFact]
+    public async Task KubectlAutoscale_OfEveryVersion_MakesAnAutoscalerTheControllerActsOn()
+    {
+        var kubectl = fixture.Kubectl();
+        Ok(await kubectl.RunAsync("create", "namespace", "hpa"));
+        Ok(await kubectl.RunAsync("create", "deployment", "api", "-n", "hpa", "--image=nginx:1.27", "--replicas=1"));
+
+        // kubectl before 1.33 writes autoscaling/v1, 1.33 autoscaling/v2: either way `get hpa` shows it and the deployment is raised to the minimum.
+        Ok(await fixture.Kubectl("1.27").RunAsync("autoscale", "deployment", "api", "-n", "hpa", "--min=2", "--max=4", "--cpu-percent=60"));
+        var table = await kubectl.RunAsync("get", "hpa", "api", "-n", "hpa");
+        Ok(table);
+        Assert.Matches(@"(?m)^api\s+Deployment/api\s+cpu: <unknown>/60%\s+2\s+4\s", table.Stdout);
+        await EventuallyAsync(async () => (await kubectl.RunAsync("get", "deployment", "api", "-n", "hpa", "-o", "jsonpath={.spec.replicas}")).Stdout == "2", "the autoscaler raises the deployment to its minimum");
+        Assert.Equal("60", (await fixture.Kubectl("1.27").RunAsync("get", "hpa.v1.autoscaling", "api", "-n", "hpa", "-o", "jsonpath={.spec.targetCPUUtilizationPercentage}")).Stdout);
+        Ok(await kubectl.RunAsync("delete", "namespace", "hpa", "--wait=false"));
+    }
+
+    [KubectlFact]
     public async Task Deployment_ScaleSetImageHistoryUndo_ThenCascadingDeletes()
     {
         var creator = fixture.Kubectl("1.31");

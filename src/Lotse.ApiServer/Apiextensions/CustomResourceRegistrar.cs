@@ -156,7 +156,7 @@ public sealed partial class CustomResourceRegistrar(ResourceRegistry registry, C
             Strategy = new CustomResourceStrategy((JsonObject?)schema?.DeepClone()),
             Table = PrinterColumns.For(version["additionalPrinterColumns"] as JsonArray),
             StorageResource = $"{plural}.{group}",
-            SharesStorage = true,
+            Conversion = new Conversion.ApiVersionConversion($"{group}/{version["name"]!.GetValue<string>()}"),
             Schema = (JsonObject?)schema?.DeepClone(),
         };
     }

@@ -15,7 +15,7 @@ public sealed partial class ResourceHandler
         var options = WriteOptionsOf(request);
         var body = await RequestBody.ReadObjectAsync(request, ct);
         FieldValidation.Apply(context, scope.Resource, body, FieldValidation.ModeOf(request));
-        var created = await objects.CreateAsync(scope, body, options, ct);
+        var created = await objects.CreateAsync(StorageScope(scope), ToStorage(scope, body), options, ct);
         await writer.WriteObjectAsync(context.Response, 201, scope.Resource, created, format, request.Query["includeObject"], ct);
     }
 
@@ -31,7 +31,7 @@ public sealed partial class ResourceHandler
         }
 
         var manager = Patcher.FieldManager(request);
-        var (updated, created) = await objects.UpdateAsync(scope, current => Recorded((JsonObject)body.DeepClone(), current is null ? null : scope.Resource.Present(current), scope, manager), options, ct);
+        var (updated, created) = await objects.UpdateAsync(StorageScope(scope), current => ToStorage(scope, Recorded((JsonObject)body.DeepClone(), current is null ? null : scope.Resource.Present(current), scope, manager)), options, ct);
         await writer.WriteObjectAsync(context.Response, created ? 201 : 200, scope.Resource, updated, format, request.Query["includeObject"], ct);
     }
 
@@ -42,7 +42,7 @@ public sealed partial class ResourceHandler
         var options = WriteOptionsOf(request);
         var patcher = await Patcher.ReadAsync(request, scope.Resource, ct);
         var mode = FieldValidation.ModeOf(request);
-        var (updated, created) = await objects.UpdateAsync(scope, stored =>
+        var (updated, created) = await objects.UpdateAsync(StorageScope(scope), stored =>
         {
             // Patches apply to the object as this version serves it.
             var current = stored is null ? null : scope.Resource.Present(stored);
@@ -50,7 +50,7 @@ public sealed partial class ResourceHandler
             {
                 var applied = patcher.ApplyConfiguration(current, scope.Resource, Timestamp());
                 FieldValidation.Apply(context, scope.Resource, applied, mode, current?.Object);
-                return applied;
+                return ToStorage(scope, applied);
             }
 
             var patched = patcher.Apply(current ?? throw StatusException.NotFound(scope.Resource.GroupResource, scope.Name!));
@@ -59,10 +59,16 @@ public sealed partial class ResourceHandler
                 FieldValidation.Apply(context, scope.Resource, patched, mode, current.Object);
             }
 
-            return Recorded(patched, current, scope, patcher.Manager);
+            return ToStorage(scope, Recorded(patched, current, scope, patcher.Manager));
         }, options, ct, createIfMissing: patcher.IsApply && scope.Subresource is null);
         await writer.WriteObjectAsync(context.Response, created ? 201 : 200, scope.Resource, updated, format, request.Query["includeObject"], ct);
     }
+
+    /// <summary>Where a write through this scope lands: a version stored as another writes through that one's resource.</summary>
+    private RequestScope StorageScope(RequestScope scope) =>
+        scope.Resource.Conversion?.StorageVersion is { } version ? scope with { Resource = registry.Find(scope.Resource.Group, version, scope.Resource.Plural)! } : scope;
+
+    private static JsonObject ToStorage(RequestScope scope, JsonObject obj) => scope.Resource.Conversion?.ToStorage(obj) ?? obj;
 
     /// <summary>An ordinary write recorded in the managed fields of an object that has them (once applied server-side).</summary>
     private JsonObject Recorded(JsonObject next, CachedObject? current, RequestScope scope, string manager)

@@ -50,7 +50,7 @@ public sealed class ResponseWriter(TimeProvider time)
 
     public async Task WriteListAsync(HttpResponse response, ResourceDefinition resource, ListResult list, OutputFormat format, string? includeObject, CancellationToken cancellationToken)
     {
-        if (resource.SharesStorage)
+        if (resource.Conversion is not null)
         {
             list = list with { Items = [.. list.Items.Select(resource.Present)] };
         }

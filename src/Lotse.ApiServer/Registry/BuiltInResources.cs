@@ -100,8 +100,8 @@ public static class BuiltInResources
         R("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true, ["hpa"], All, [Status]),
         R("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true, ["hpa"], All, [Status]) with
         {
-            // v1 is a view of the same objects; served from its own key space until conversion lands.
-            StorageResource = "horizontalpodautoscalers.autoscaling.v1",
+            // v1 is a view of the v2 objects (kubectl autoscale before 1.33 writes v1).
+            Conversion = new Conversion.HorizontalPodAutoscalerV1(),
         },
 
         // authentication.k8s.io and authorization.k8s.io: reviews, answered and not stored

@@ -56,13 +56,13 @@ public sealed record ResourceDefinition
     public bool Stored { get; init; } = true;
 
     /// <summary>
-    /// Whether objects of this resource may be stored through another version of it (a custom kind's
-    /// versions share storage, kube's conversion strategy None): reads then show them in this version.
+    /// For a version that shares its key space with other versions of the kind (a CRD's versions,
+    /// autoscaling/v1 beside v2): how its objects are shown and written. Null: stored as served.
     /// </summary>
-    public bool SharesStorage { get; init; }
+    public Conversion.VersionConversion? Conversion { get; init; }
 
-    /// <summary>An object as this version serves it (see <see cref="SharesStorage"/>).</summary>
-    public WatchCache.CachedObject Present(WatchCache.CachedObject obj) => SharesStorage ? obj.WithApiVersion(GroupVersion) : obj;
+    /// <summary>An object as this version serves it (see <see cref="Conversion"/>).</summary>
+    public WatchCache.CachedObject Present(WatchCache.CachedObject obj) => Conversion?.Present(obj) ?? obj;
 
     /// <summary>The OpenAPI v3 schema of a custom kind (from its definition); built-in kinds take theirs from the typed models.</summary>
     public System.Text.Json.Nodes.JsonObject? Schema { get; init; }

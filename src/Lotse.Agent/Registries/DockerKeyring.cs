@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using k8s.Models;
+using Lotse.Client.Images;
 
 namespace Lotse.Agent.Registries;
 

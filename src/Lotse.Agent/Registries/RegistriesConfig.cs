@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Lotse.Client.Images;
 
 namespace Lotse.Agent.Registries;
 

@@ -1,3 +1,4 @@
+using Lotse.Client.Images;
 namespace Lotse.Agent.Registries;
 
 /// <summary>

@@ -1,4 +1,5 @@
 using k8s.Models;
+using Lotse.Client.Images;
 
 namespace Lotse.Scheduler.Framework;
 
@@ -98,7 +99,7 @@ public sealed class NodeInfo(V1Node node)
         {
             foreach (var name in image.Names ?? [])
             {
-                images[ImageNames.Normalize(name)] = image.SizeBytes ?? 0;
+                images[ImageReference.Normalize(name)] = image.SizeBytes ?? 0;
             }
         }
 

@@ -1,4 +1,5 @@
 using k8s.Models;
+using Lotse.Client.Images;
 
 namespace Lotse.Scheduler.Framework;
 
@@ -53,7 +54,7 @@ public sealed class PodInfo
     public IReadOnlyList<(string Ip, string Protocol, int Port)> HostPorts { get; }
 
     /// <summary>The images of its containers and init containers, normalized.</summary>
-    public IReadOnlyList<string> Images => _images ??= [.. (Pod.Spec?.InitContainers ?? []).Concat(Pod.Spec?.Containers ?? []).Select(c => c.Image).OfType<string>().Select(ImageNames.Normalize)];
+    public IReadOnlyList<string> Images => _images ??= [.. (Pod.Spec?.InitContainers ?? []).Concat(Pod.Spec?.Containers ?? []).Select(c => c.Image).OfType<string>().Select(ImageReference.Normalize)];
 
     private List<string>? _images;
 

@@ -1,4 +1,5 @@
 using Lotse.Agent.Registries;
+using Lotse.Client.Images;
 
 namespace Lotse.Agent.Tests.Registries;
 

@@ -1,4 +1,5 @@
 using k8s.Models;
+using Lotse.Client.Images;
 using Lotse.Scheduler.Framework;
 using Lotse.Scheduler.Plugins.ImageLocality;
 using Lotse.Scheduler.Plugins.InterPodAffinity;
@@ -126,9 +127,9 @@ public class PodPlacementPluginTests
         var (a, b) = (Node("a", "z1", big), Node("b", "z1"));
         var scores = ScoreAll(new ImageLocality(), Pod("web", "web", image: "nginx:1.27"), a, b);
         Assert.True(scores[0] > 0 && scores[1] == 0, string.Join(", ", scores));
-        Assert.Equal("docker.io/library/nginx:latest", ImageNames.Normalize("nginx"));
-        Assert.Equal("docker.io/bitnami/redis:7", ImageNames.Normalize("bitnami/redis:7"));
-        Assert.Equal("localhost:5000/x:latest", ImageNames.Normalize("localhost:5000/x"));
-        Assert.Equal("quay.io/a/b@sha256:00", ImageNames.Normalize("quay.io/a/b@sha256:00"));
+        Assert.Equal("docker.io/library/nginx:latest", ImageReference.Normalize("nginx"));
+        Assert.Equal("docker.io/bitnami/redis:7", ImageReference.Normalize("bitnami/redis:7"));
+        Assert.Equal("localhost:5000/x:latest", ImageReference.Normalize("localhost:5000/x"));
+        Assert.Equal("quay.io/a/b@sha256:00", ImageReference.Normalize("quay.io/a/b@sha256:00"));
     }
 }

@@ -18,6 +18,9 @@ public sealed class InterPodAffinity(Func<string, IDictionary<string, string>?> 
     public const string ExistingAntiAffinityReason = "node(s) didn't satisfy existing pods anti-affinity rules";
     private const int HardPodAffinityWeight = 1;
 
+    /// <summary>The key of the scores worked out in PreScore (a constant: Score runs for every feasible node).</summary>
+    private const string ScoreState = "InterPodAffinity/score";
+
     public string Name => "InterPodAffinity";
 
     public int Weight => 2;
@@ -175,12 +178,12 @@ public sealed class InterPodAffinity(Func<string, IDictionary<string, string>?> 
 
         var min = raw.Values.Min();
         var max = raw.Values.Max();
-        pod.State[Name + "/score"] = (raw, min, max);
+        pod.State[ScoreState] = (raw, min, max);
     }
 
     public long Score(PodInfo pod, NodeInfo node)
     {
-        if (!pod.State.TryGetValue(Name + "/score", out var value))
+        if (!pod.State.TryGetValue(ScoreState, out var value))
         {
             return 0;
         }

@@ -21,6 +21,9 @@ public sealed class PodTopologySpread(Func<V1Pod, V1LabelSelector?> defaultSelec
     private const string Hostname = "kubernetes.io/hostname";
     private const string Zone = "topology.kubernetes.io/zone";
 
+    /// <summary>The key of the scores worked out in PreScore (a constant: Score runs for every feasible node).</summary>
+    private const string ScoreState = "PodTopologySpread/score";
+
     public string Name => "PodTopologySpread";
 
     public int Weight => 2;
@@ -146,13 +149,13 @@ public sealed class PodTopologySpread(Func<V1Pod, V1LabelSelector?> defaultSelec
 
         if (raw.Count > 0)
         {
-            pod.State[Name + "/score"] = (raw, raw.Values.Min(), raw.Values.Max());
+            pod.State[ScoreState] = (raw, raw.Values.Min(), raw.Values.Max());
         }
     }
 
     public long Score(PodInfo pod, NodeInfo node)
     {
-        if (!pod.State.TryGetValue(Name + "/score", out var value))
+        if (!pod.State.TryGetValue(ScoreState, out var value))
         {
             return 0;
         }

@@ -1,4 +1,4 @@
-namespace Lotse.Agent.Registries;
+namespace Lotse.Client.Images;
 
 /// <summary>
 /// An image reference split as docker's <c>reference.ParseNormalizedNamed</c> splits it (what
@@ -18,6 +18,10 @@ public sealed record ImageReference(string Registry, string Repository, string S
     public string Name => $"{Registry}/{Repository}";
 
     public override string ToString() => Name + Suffix;
+
+    /// <summary>The one form nodes' image lists and pods' images are compared in: <c>nginx</c> is <c>docker.io/library/nginx:latest</c>.</summary>
+    public static string Normalize(string image) =>
+        Parse(image) is { } reference ? reference.Name + (reference.Suffix.Length == 0 ? ":latest" : reference.Suffix) : image;
 
     /// <summary>The reference, or null when <paramref name="image"/> is no image name.</summary>
     public static ImageReference? Parse(string? image)

@@ -61,7 +61,7 @@ public sealed record AgentSettings
                 Taints = [.. NodeTaints.Select(ParseTaint)],
                 ControlPlane = controlPlane,
                 ClusterDomain = clusterDomain,
-                PodManifestPath = string.IsNullOrEmpty(PodManifestPath) ? null : Path.GetFullPath(PodManifestPath),
+                PodManifestPath = Path.GetFullPath(string.IsNullOrEmpty(PodManifestPath) ? Path.Combine(dataDir, "agent", "pod-manifests") : PodManifestPath),
                 EvictionHard = Node.EvictionThresholds.Parse(EvictionHard),
                 PauseImage = PauseImage,
                 ImageFs = string.IsNullOrEmpty(ContainerRuntimeEndpoint) ? null : Path.Combine(dataDir, "agent"),

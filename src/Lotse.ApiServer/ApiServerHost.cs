@@ -32,6 +32,39 @@ namespace Lotse.ApiServer;
 /// </summary>
 public static class ApiServerHost
 {
+    /// <summary>kube-apiserver's admission plugins for pods, in its order: ServiceAccount, then Priority.</summary>
+    private static IObjectHooks? PodAdmission(IReadOnlySet<string> disabled, IStore store, Func<CacheSet> caches)
+    {
+        var plugins = new List<IObjectHooks>();
+        if (!disabled.Contains(Admission.ServiceAccountAdmission.PluginName))
+        {
+            plugins.Add(new Admission.ServiceAccountAdmission(
+                async (ns, name, cancellationToken) =>
+                {
+                    var key = $"/registry/serviceaccounts/{ns}/{name}";
+                    if (caches().Find("/registry/serviceaccounts/")?.Objects.GetValueOrDefault(key) is { } cached)
+                    {
+                        return cached.Object;
+                    }
+
+                    return await store.GetAsync(key, cancellationToken) is { } live ? CachedObject.FromStore(live).Object : null;
+                },
+                TimeProvider.System));
+        }
+
+        if (!disabled.Contains(Admission.AdmissionPlugins.Priority))
+        {
+            plugins.Add(new Admission.PodPriority(() => caches().Find("/registry/priorityclasses.scheduling.k8s.io/")?.Objects.Values.Select(o => o.Object) ?? []));
+        }
+
+        return plugins.Count switch
+        {
+            0 => null,
+            1 => plugins[0],
+            _ => new HookChain([.. plugins]),
+        };
+    }
+
     public static WebApplication Build(
         ApiServerOptions options,
         IStore store,
@@ -49,7 +82,7 @@ public static class ApiServerHost
         var staticTokens = string.IsNullOrEmpty(options.TokenAuthFile) ? [] : StaticTokenFile.Load(options.TokenAuthFile);
         var allocator = new ServiceAllocator(store, options.ServiceCidr, options.NodePortRange);
         CacheSet? caches = null; // built with the app below; pods are admitted only once it serves
-        var priorities = new Admission.PodPriority(() => caches!.Find("/registry/priorityclasses.scheduling.k8s.io/")?.Objects.Values.Select(o => o.Object) ?? []);
+        var podAdmission = PodAdmission(options.DisabledAdmissionPlugins, store, () => caches!);
         var registry = ResourceRegistry.CreateBuiltIn(d => d with
         {
             Strategy = BuiltInStrategies.For(d.Group, d.Kind),
@@ -57,7 +90,7 @@ public static class ApiServerHost
             Hooks = (d.Group, d.Plural) switch
             {
                 ("", "services") => allocator,
-                ("", "pods") => priorities,
+                ("", "pods") => podAdmission,
                 _ => null,
             },
         });

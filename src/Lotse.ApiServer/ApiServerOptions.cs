@@ -32,4 +32,7 @@ public sealed record ApiServerOptions
 
     /// <summary>The NodePort range kubernetes uses by default.</summary>
     public (int First, int Last) NodePortRange { get; init; } = (30000, 32767);
+
+    /// <summary>Admission plugins turned off (kube-apiserver's <c>--disable-admission-plugins</c>), e.g. <c>ServiceAccount</c>.</summary>
+    public IReadOnlySet<string> DisabledAdmissionPlugins { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 }

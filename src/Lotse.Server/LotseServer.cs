@@ -78,6 +78,7 @@ public static partial class LotseServer
             ClusterDomain = options.ClusterDomain,
             TokenAuthFile = options.TokenAuthFile,
             AnonymousAuth = options.AnonymousAuth,
+            DisabledAdmissionPlugins = options.DisabledAdmissionPlugins,
             KubeletClientCertificate = KubeletClientCertificate(pki),
             KubeletCa = pki.ServerCa,
         };

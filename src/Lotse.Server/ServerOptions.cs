@@ -43,6 +43,9 @@ public sealed record ServerOptions
 
     public bool AnonymousAuth { get; init; }
 
+    /// <summary>kube-apiserver's --disable-admission-plugins.</summary>
+    public IReadOnlySet<string> DisabledAdmissionPlugins { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
     /// <summary>K3s' --disable-scheduler: another scheduler binds pods.</summary>
     public bool DisableScheduler { get; init; }
 

@@ -19,9 +19,9 @@ public sealed class AgentSettingsTests
         Assert.Contains("--node-taint", Assert.Throws<ArgumentException>(() => AgentSettings.ParseTaint(text)).Message, StringComparison.Ordinal);
 
     [Fact]
-    public void Resolve_PodManifestPath_IsAbsoluteOrNone()
+    public void Resolve_PodManifestPath_IsAbsolute_AndDefaultsUnderTheAgentDir()
     {
-        Assert.Null(new AgentSettings().Resolve("/data", "192.0.2.7", controlPlane: false, "cluster.local").Kubelet.PodManifestPath);
+        Assert.Equal("/data/agent/pod-manifests", new AgentSettings().Resolve("/data", "192.0.2.7", controlPlane: false, "cluster.local").Kubelet.PodManifestPath);
         Assert.Equal("/etc/lotse/manifests", new AgentSettings { PodManifestPath = "/etc/lotse/manifests/" }.Resolve("/data", "192.0.2.7", controlPlane: false, "cluster.local").Kubelet.PodManifestPath?.TrimEnd('/'));
         Assert.True(Path.IsPathRooted(new AgentSettings { PodManifestPath = "m" }.Resolve("/data", "192.0.2.7", controlPlane: false, "cluster.local").Kubelet.PodManifestPath));
     }

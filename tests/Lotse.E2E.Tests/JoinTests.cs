@@ -99,6 +99,24 @@ public sealed partial class JoinTests
             Assert.Equal(containerId, status.GetProperty("containerID").GetString());
             Assert.Equal(0, status.GetProperty("restartCount").GetInt32());
 
+            // Static pods run without the API server: with a manifest in its folder and the server
+            // gone, the agent starts on its saved credentials and runs the pod; once the server is
+            // back, the pod's mirror shows it there.
+            await agent.StopAsync();
+            var manifests = Directory.CreateDirectory(Path.Combine(workerDir, "agent", "pod-manifests")).FullName;
+            await File.WriteAllTextAsync(Path.Combine(manifests, "static-web.yaml"), StaticPod);
+            await server.StopAsync();
+            agent = AgentProcess.Start(server.Url, server.Token, workerDir);
+            Assert.Equal("static-pod-ok", (await GetWithRetryAsync(http, $"http://{WorkerIp}:8081/", Timeout)).Trim());
+            Assert.Contains("cannot reach", agent.Output, StringComparison.Ordinal); // it did try the server
+            await server.StartAsync("--node-name", "e2e-server");
+            await agent.WaitForOutputAsync("Node agent running", Timeout);
+            var mirror = await WaitForAsync(kubectl, "pod", $"static-web-{Worker}", p => p.GetProperty("status").TryGetProperty("phase", out var phase) && phase.GetString() == "Running");
+            Assert.True(mirror.GetProperty("metadata").GetProperty("annotations").TryGetProperty("kubernetes.io/config.mirror", out _));
+            Assert.Equal("Node", mirror.GetProperty("metadata").GetProperty("ownerReferences")[0].GetProperty("kind").GetString());
+            File.Delete(Path.Combine(manifests, "static-web.yaml"));
+            await WaitForGoneAsync(kubectl, "pod", $"static-web-{Worker}");
+
             // Moving the pod: delete, then apply it for the server's node.
             Assert.Equal(0, (await kubectl.RunAsync("delete", "pod", "mover")).ExitCode);
             Assert.Contains("pod/mover created", (await kubectl.RunWithInputAsync(Pod("mover", "e2e-server"), "apply", "-f", "-")).Stdout, StringComparison.Ordinal);
@@ -147,6 +165,21 @@ public sealed partial class JoinTests
             - name: NODE
               valueFrom: {fieldRef: {fieldPath: spec.nodeName}}
             command: ["sh", "-c", "mkdir -p /www && echo hello-from-$NODE > /www/index.html && echo serving on $NODE && exec httpd -f -p 8080 -h /www"]
+        """;
+
+    /// <summary>A static pod on the worker's own network (its namespace), answering on 8081.</summary>
+    private static string StaticPod => $$$"""
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: static-web
+        spec:
+          hostNetwork: true
+          terminationGracePeriodSeconds: 1
+          containers:
+          - name: web
+            image: {{{NodeAgentFixture.Busybox}}}
+            command: ["sh", "-c", "mkdir -p /tmp/www && echo static-pod-ok > /tmp/www/index.html && exec httpd -f -p 8081 -h /tmp/www"]
         """;
 
     private static bool Ready(JsonElement node) =>
@@ -198,19 +231,37 @@ public sealed partial class JoinTests
         return default;
     }
 
-    private static async Task<string> GetWithRetryAsync(HttpClient http, string url)
+    private static async Task<string> GetWithRetryAsync(HttpClient http, string url, TimeSpan? within = null)
     {
-        for (var attempt = 0; ; attempt++)
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(5));
+        while (true)
         {
             try
             {
                 return await http.GetStringAsync(url);
             }
-            catch (HttpRequestException) when (attempt < 20)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(250);
             }
         }
+    }
+
+    private static async Task WaitForGoneAsync(Kubectl kubectl, string kind, string name)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var (exit, _, error) = await kubectl.RunAsync("get", kind, name);
+            if (exit != 0 && error.Contains("NotFound", StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            await Task.Delay(250);
+        }
+
+        Assert.Fail($"{kind}/{name} is still there");
     }
 
     /// <summary><c>lotse agent</c> inside the worker's network namespace (nsenter, not ip netns exec, which hides /sys/fs/cgroup).</summary>

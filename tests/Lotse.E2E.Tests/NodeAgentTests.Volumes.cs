@@ -156,6 +156,25 @@ public sealed partial class NodeAgentTests
     }
 
     [NodeAgentFact]
+    public async Task EveryPod_GetsItsAccountsTokenCaAndNamespace_AtTheKubernetesPath()
+    {
+        const string Dir = "/var/run/secrets/kubernetes.io/serviceaccount";
+        await ApplyAsync(Pod("automounted", $"cat {Dir}/token; echo; cat {Dir}/namespace; echo; head -1 {Dir}/ca.crt; exec sleep 3600"), "pod/automounted created");
+        var lines = (await LogsUntilAsync("automounted", "BEGIN CERTIFICATE")).Trim().Split('\n').Select(l => l.Trim()).ToArray();
+        Assert.Equal(3, lines[0].Split('.').Length);
+        Assert.Equal("default", lines[1]);
+        Assert.Equal("-----BEGIN CERTIFICATE-----", lines[2]);
+
+        var review = JsonSerializer.Serialize(new { apiVersion = "authentication.k8s.io/v1", kind = "TokenReview", spec = new { token = lines[0] } });
+        var (exit, output, error) = await _kubectl.RunWithInputAsync(review, "create", "--validate=false", "-f", "-", "-o", "json");
+        Assert.True(exit == 0, error);
+        var status = JsonDocument.Parse(output).RootElement.GetProperty("status");
+        Assert.True(status.GetProperty("authenticated").GetBoolean(), output);
+        Assert.Equal("system:serviceaccount:default:default", status.GetProperty("user").GetProperty("username").GetString());
+        await _kubectl.RunAsync("delete", "pod", "automounted", "--wait=false");
+    }
+
+    [NodeAgentFact]
     public async Task StaticPod_FileBecomesAMirrorPod_RemovedWithTheFile()
     {
         var file = Path.Combine(fixture.ManifestDir, "static-web.yaml");

@@ -20,7 +20,7 @@ namespace Lotse.Testing;
 /// The real API server in-process, over a real SQLite store in a temporary folder, on a free loopback
 /// port with a throw-away serving certificate. Clients authenticate with the bearer token "admin-token".
 /// </summary>
-public sealed class ApiServerFixture : IAsyncLifetime
+public class ApiServerFixture : IAsyncLifetime
 {
     public const string AdminToken = "admin-token";
     private readonly string _dir = Directory.CreateTempSubdirectory("lotse-api-").FullName;
@@ -35,11 +35,23 @@ public sealed class ApiServerFixture : IAsyncLifetime
 
     public WebApplication App => _app!;
 
+    /// <summary>Whether pods go through the ServiceAccount admission (off unless a test sets it before start).</summary>
+    public bool ServiceAccountAdmission { get; init; }
+
     public async Task InitializeAsync()
     {
         Store = await SqliteStore.OpenAsync(new StoreOptions { SqlitePath = Path.Combine(_dir, "state.db"), CompactionInterval = TimeSpan.Zero }, NullLoggerFactory.Instance);
         Port = FreePort();
-        var options = new ApiServerOptions { BindAddress = "127.0.0.1", HttpsPort = Port, AdvertiseAddress = "10.0.0.1", TlsDir = _dir };
+        var options = new ApiServerOptions
+        {
+            BindAddress = "127.0.0.1",
+            HttpsPort = Port,
+            AdvertiseAddress = "10.0.0.1",
+            TlsDir = _dir,
+            // Without a controller-manager no namespace gets its default ServiceAccount, so pods would be
+            // refused as by kube-apiserver; tests of that admission turn it back on.
+            DisabledAdmissionPlugins = ServiceAccountAdmission ? new HashSet<string>() : new HashSet<string> { Lotse.ApiServer.Admission.ServiceAccountAdmission.PluginName },
+        };
         _app = ApiServerHost.Build(options, Store, _serving, _ => null,
             [t => t == AdminToken ? new UserInfo("admin", ["system:masters", UserInfo.Authenticated]) : null],
             _ => { });

@@ -101,6 +101,14 @@ internal static class AgentHarness
             var parallelWall = wall.Elapsed.TotalMilliseconds;
             await Task.Delay(TimeSpan.FromSeconds(3)); // settle: the agent at rest with the pods
             var agentRss = RssMb(agent.Id);
+            var agentMappings = RssByMapping(agent.Id);
+            if (Environment.GetEnvironmentVariable("LOTSE_BENCH_HOLD") is { } hold)
+            {
+                // Time to attach dotnet-counters/dotnet-gcdump to the agent at rest with its pods.
+                Console.WriteLine($"holding {hold} s: agent pid {agent.Id}");
+                await Task.Delay(TimeSpan.FromSeconds(int.Parse(hold, CultureInfo.InvariantCulture)));
+            }
+
             var containerdRss = RssMb(int.Parse(await File.ReadAllTextAsync(Path.Combine(agentDir, "agent", "containerd", "containerd.pid")), CultureInfo.InvariantCulture));
             await DeleteAllAsync(client);
             await stop.CancelAsync();
@@ -129,6 +137,7 @@ internal static class AgentHarness
             Row("one after another", sequential, agentSequential, rawSequential, null, null);
             Row("at once", parallel, agentParallel, rawParallel, parallelWall, rawParallelWall);
             Console.WriteLine($"agent RSS with {parallel} pods: {agentRss:0.0} MB (containerd {containerdRss:0.0} MB)");
+            Console.WriteLine($"agent RSS by mapping: {string.Join(", ", agentMappings.Take(8).Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Name} {m.Mb:0.0}")))}");
             return 0;
         }
         finally
@@ -220,9 +229,32 @@ internal static class AgentHarness
         File.ReadLines($"/proc/{pid}/status").Where(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
             .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0).FirstOrDefault();
 
+    /// <summary>Resident memory per mapping (file name, or anonymous), largest first: where the RSS goes.</summary>
+    private static List<(string Name, double Mb)> RssByMapping(int pid)
+    {
+        var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+        var name = "anonymous";
+        foreach (var line in File.ReadLines($"/proc/{pid}/smaps"))
+        {
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length > 0 && fields[0].Contains('-', StringComparison.Ordinal) && !fields[0].EndsWith(':'))
+            {
+                name = fields.Length >= 6 ? Path.GetFileName(fields[5]) : "anonymous";
+            }
+            else if (fields.Length > 1 && fields[0] == "Rss:")
+            {
+                sizes[name] = sizes.GetValueOrDefault(name) + long.Parse(fields[1], CultureInfo.InvariantCulture);
+            }
+        }
+
+        return [.. sizes.Select(s => (s.Key, s.Value / 1024.0)).OrderByDescending(s => s.Item2)];
+    }
+
     private static Process Start(params string[] args)
     {
-        var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "lotse")) { RedirectStandardOutput = true, RedirectStandardError = true };
+        // LOTSE_BINARY measures another build of lotse, e.g. the published one scripts/install.sh makes.
+        var binary = Environment.GetEnvironmentVariable("LOTSE_BINARY") is { Length: > 0 } other ? other : Path.Combine(AppContext.BaseDirectory, "lotse");
+        var info = new ProcessStartInfo(binary) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);

@@ -8,6 +8,9 @@ namespace Lotse.Agent.Join;
 /// <summary>The credentials a joined node uses: the server's CA and the node's client certificate.</summary>
 public sealed record NodeCredentials(string CaPem, string CertificatePem, string KeyPem, Kubelet.KubeletServing Serving)
 {
+    /// <summary>Why the server could not be asked, when these are the node's saved credentials used without it.</summary>
+    public string? Unreachable { get; init; }
+
     public KubernetesClientConfiguration ClientConfiguration(string server) => new()
     {
         Host = server,
@@ -36,14 +39,26 @@ public static class NodeJoin
             throw new ArgumentException($"--server \"{server}\" must be an https:// URL such as https://10.0.0.1:6443");
         }
 
-        var caPem = await FetchCaAsync(server, cancellationToken);
+        var directory = Path.Combine(agentDir, "credentials");
+        var cached = Load(directory);
+        string caPem;
+        try
+        {
+            caPem = await FetchCaAsync(server, cancellationToken);
+        }
+        catch (Exception e) when (e is InvalidOperationException { InnerException: HttpRequestException } or TaskCanceledException && !cancellationToken.IsCancellationRequested
+            && cached is not null && caMatchesToken(cached.CaPem) && StillValid(cached.CertificatePem, $"system:node:{nodeName}") && StillValid(cached.Serving.CertificatePem, nodeName))
+        {
+            // The server is away: a node that joined before starts on its saved credentials (its static
+            // pods run meanwhile) and reaches the API server once it is back.
+            return cached with { Unreachable = e.Message };
+        }
+
         if (!caMatchesToken(caPem))
         {
             throw new InvalidOperationException($"the CA served by {server} does not match the hash in the join token; refusing to trust it");
         }
 
-        var directory = Path.Combine(agentDir, "credentials");
-        var cached = Load(directory);
         if (cached is not null && cached.CaPem == caPem && StillValid(cached.CertificatePem, $"system:node:{nodeName}") && StillValid(cached.Serving.CertificatePem, nodeName))
         {
             return cached;

@@ -6,6 +6,7 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 using Lotse.Agent.Cri.V1;
+using Lotse.Agent.Kubelet.StaticPods;
 using Lotse.Agent.Kubelet.Volumes;
 using Lotse.Client.Events;
 using Lotse.Client.Informers;
@@ -51,7 +52,12 @@ public sealed partial class Kubelet
     /// <summary>Brings one pod's runtime state to its spec and reports its status; returns when to look again, if the pod needs it.</summary>
     private async Task<TimeSpan?> SyncAsync(string key, CancellationToken cancellationToken)
     {
-        var pod = _pods.Get(key);
+        var pod = Lookup(key);
+        if (pod is null && !KnowsAllPods)
+        {
+            return TimeSpan.FromSeconds(1); // not listed yet: gone or not, the first list tells
+        }
+
         if (pod is null)
         {
             if (_states.TryRemove(key, out var gone))
@@ -61,6 +67,13 @@ public sealed partial class Kubelet
             }
 
             return null;
+        }
+
+        if (_states.TryGetValue(key, out var replaced) && replaced.Uid != pod.Metadata.Uid)
+        {
+            // Another pod under the same name (a static pod whose file changed): the old one goes first.
+            _probes.Forget(replaced.Uid);
+            await RemovePodAsync(replaced.Uid, TimeSpan.FromSeconds(2), cancellationToken);
         }
 
         var state = _states.AddOrUpdate(key, _ => new PodState(pod.Metadata.Uid), (_, s) => s.Uid == pod.Metadata.Uid ? s : new PodState(pod.Metadata.Uid));
@@ -565,7 +578,12 @@ public sealed partial class Kubelet
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
-            // Deleted meanwhile: the watch brings the deletion.
+            // Deleted meanwhile: the watch brings the deletion. For a static pod: no mirror pod yet;
+            // its creation wakes the pod again.
+        }
+        catch (Exception e) when (StaticPodManifest.IsMirror(pod) && e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            // A static pod runs without the API server; its mirror pod gets the status once it is back.
         }
     }
 
@@ -581,7 +599,7 @@ public sealed partial class Kubelet
     /// <summary>The log file of a pod's container (its newest instance, or the one before with <paramref name="previous"/>), or why there is none.</summary>
     internal async Task<(string? Path, string? ContainerId, int Status, string? Error)> FindContainerLogAsync(string ns, string name, string container, bool previous, CancellationToken cancellationToken)
     {
-        if (_pods.Get(ns, name) is not { } pod)
+        if (Lookup(ObjectKey.Of(ns, name)) is not { } pod)
         {
             return (null, null, 404, $"pod \"{name}\" in namespace \"{ns}\" is not on node {_options.NodeName}");
         }

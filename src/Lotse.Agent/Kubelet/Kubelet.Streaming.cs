@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Lotse.Agent.Cri.V1;
+using Lotse.Client.Informers;
 
 namespace Lotse.Agent.Kubelet;
 
@@ -9,7 +10,7 @@ public sealed partial class Kubelet
     /// <summary>The runtime's streaming URL for an exec, attach or port-forward, or the status and text of why not (as the kubelet answers).</summary>
     internal async Task<(Uri? Url, int Status, string? Error)> StreamingUrlAsync(StreamingRequest request, CancellationToken cancellationToken)
     {
-        if (_pods.Get(request.Namespace, request.Pod) is not { } pod)
+        if (Lookup(ObjectKey.Of(request.Namespace, request.Pod)) is not { } pod)
         {
             return (null, 404, $"pod \"{request.Pod}\" in namespace \"{request.Namespace}\" is not on node {_options.NodeName}");
         }

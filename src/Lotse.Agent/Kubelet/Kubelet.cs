@@ -41,6 +41,7 @@ public sealed partial class Kubelet : IDisposable
     private string _runtimeVersion = "containerd://unknown";
     private string? _podCidr;
     private readonly NodePressure _pressure;
+    private readonly StaticPodSource? _static;
 
     public Kubelet(IKubernetes client, CriClient cri, KubeletOptions options, ILoggerFactory loggerFactory, TimeProvider? time = null)
     {
@@ -57,6 +58,10 @@ public sealed partial class Kubelet : IDisposable
         _volumes = new VolumeManager(client, options.AgentDir, options.NodeIp, options.ClusterDomain, loggerFactory.CreateLogger("Lotse.Agent.Kubelet.Volumes"), _time);
         _pods = new Informer<V1Pod>(ListWatches.Pods(client, $"spec.nodeName={options.NodeName}"), loggerFactory.CreateLogger("Lotse.Agent.Kubelet.Pods"), _time);
         _pods.AddHandler(InformerHandler.ForAll<V1Pod>(pod => _queue.Add(ObjectKey.Of(pod))));
+        if (options.PodManifestPath is { } manifests)
+        {
+            _static = new StaticPodSource(client, manifests, options.NodeName, () => KnowsAllPods ? _pods.List() : null, _queue.Add, _logger, _time);
+        }
     }
 
     /// <summary>Completes once the node is registered and the pod cache has its first list.</summary>
@@ -68,28 +73,42 @@ public sealed partial class Kubelet : IDisposable
     {
         var version = await _cri.Runtime.VersionAsync(new VersionRequest { Version = "v1" }, cancellationToken: cancellationToken);
         _runtimeVersion = $"{version.RuntimeName}://{version.RuntimeVersion}";
-        await RegisterAsync(cancellationToken);
         using var stop = cancellationToken.Register(_queue.ShutDown);
-        var pods = _pods.RunAsync(cancellationToken);
-        await _pods.Synced.WaitAsync(cancellationToken);
-        LogStarted(_logger, _options.NodeName, _runtimeVersion);
-        _started.TrySetResult();
+        // Static pods run from the start, with or without an API server (the kubelet's file source);
+        // pods from the API wait for the first list of the pod cache.
         var workers = Enumerable.Range(0, 4).Select(_ => Task.Run(() => WorkAsync(cancellationToken), CancellationToken.None)).ToList();
-        var localPath = new LocalPathCleaner(_client, node => node == _options.NodeName, _logger, _time);
-        workers.Add(Task.Run(() => localPath.RunAsync(cancellationToken), CancellationToken.None));
-        if (_options.PodManifestPath is { } manifests)
+        workers.Add(RelistAsync(cancellationToken));
+        if (_static is not null)
         {
-            var source = new StaticPodSource(_client, manifests, _options.NodeName, _logger, _time);
-            workers.Add(Task.Run(() => source.RunAsync(cancellationToken), CancellationToken.None));
+            _static.Refresh();
+            workers.Add(Task.Run(() => _static.RunAsync(cancellationToken), CancellationToken.None));
         }
+
         try
         {
-            await Task.WhenAll([pods, LeaseAsync(cancellationToken), NodeStatusAsync(cancellationToken), RelistAsync(cancellationToken), .. workers]);
+            await RegisterAsync(cancellationToken);
+            var pods = _pods.RunAsync(cancellationToken);
+            await _pods.Synced.WaitAsync(cancellationToken);
+            LogStarted(_logger, _options.NodeName, _runtimeVersion);
+            _started.TrySetResult();
+            var localPath = new LocalPathCleaner(_client, node => node == _options.NodeName, _logger, _time);
+            workers.Add(Task.Run(() => localPath.RunAsync(cancellationToken), CancellationToken.None));
+            await Task.WhenAll([pods, LeaseAsync(cancellationToken), NodeStatusAsync(cancellationToken), .. workers]);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
     }
+
+    /// <summary>
+    /// The pod to run under a namespace/name key: a static pod from the manifest folder, else the
+    /// API's — but never a mirror pod, which only shows a static pod in the API.
+    /// </summary>
+    private V1Pod? Lookup(string key) =>
+        _static?.Get(key) ?? (_pods.Get(key) is { } pod && !StaticPodManifest.IsMirror(pod) ? pod : null);
+
+    /// <summary>Whether the kubelet knows every pod it should run: the API's once its pod cache has listed.</summary>
+    private bool KnowsAllPods => _pods.Synced.IsCompleted;
 
     public void Dispose()
     {
@@ -433,8 +452,13 @@ public sealed partial class Kubelet : IDisposable
     /// <summary>Sandboxes of pods that no longer exist (deleted while the agent was away) are stopped and removed.</summary>
     private async Task SweepOrphansAsync(CancellationToken cancellationToken)
     {
+        if (!KnowsAllPods)
+        {
+            return; // before the first list every API pod would look orphaned
+        }
+
         var sandboxes = await _cri.Runtime.ListPodSandboxAsync(new ListPodSandboxRequest(), cancellationToken: cancellationToken);
-        var known = _pods.List().Select(p => p.Metadata.Uid).ToHashSet(StringComparer.Ordinal);
+        var known = _pods.List().Concat(_static?.List() ?? []).Select(p => p.Metadata.Uid).ToHashSet(StringComparer.Ordinal);
         foreach (var uid in sandboxes.Items.Where(s => s.Labels.ContainsKey(RuntimeConfigs.PodUidLabel)).Select(s => s.Labels[RuntimeConfigs.PodUidLabel]).Distinct())
         {
             if (!known.Contains(uid))

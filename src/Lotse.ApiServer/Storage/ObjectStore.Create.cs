@@ -131,7 +131,8 @@ public sealed partial class ObjectStore
         }
     }
 
-    private static string RandomSuffix() =>
+    /// <summary>Five characters of kube's name-suffix alphabet (no vowels, no look-alikes).</summary>
+    internal static string RandomSuffix() =>
         string.Create(5, 0, (span, _) =>
         {
             for (var i = 0; i < span.Length; i++)

@@ -22,8 +22,13 @@ internal sealed class PodStrategy : ResourceStrategy
         }
 
         PodSpecRules.ApplyDefaults(spec);
-        Default(spec, "serviceAccountName", "default");
-        Default(spec, "serviceAccount", spec["serviceAccountName"]!.DeepClone());
+        // serviceAccountName: the ServiceAccount admission (Admission/ServiceAccountAdmission) names
+        // "default" for every pod but mirror pods, which reference no account. v1 shows the name
+        // twice, also as the deprecated serviceAccount.
+        if (spec["serviceAccountName"] is JsonValue account)
+        {
+            Default(spec, "serviceAccount", account.DeepClone());
+        }
         // priority and preemptionPolicy come from the Priority admission (Admission/PodPriority).
         // DefaultTolerationSeconds admission: tolerate not-ready and unreachable nodes for 300 s.
         var tolerations = spec["tolerations"] as JsonArray ?? [];

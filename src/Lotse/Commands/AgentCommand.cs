@@ -102,6 +102,11 @@ internal static class AgentCommand
             throw new StartupException($"cannot join {server}: {e.Message}", e);
         }
 
+        if (credentials.Unreachable is { } why)
+        {
+            LogPhase(log, $"{why}; starting with this node's saved credentials (static pods run until the server is back)");
+        }
+
         options = options with { Serving = credentials.Serving };
         using var client = new Kubernetes(credentials.ClientConfiguration(server.TrimEnd('/')));
         await using var agent = new NodeAgent(client, options, loggerFactory);

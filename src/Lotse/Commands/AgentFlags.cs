@@ -18,7 +18,7 @@ internal sealed class AgentFlags
 
     public Option<string?> ContainerRuntimeEndpoint { get; } = new("--container-runtime-endpoint") { Description = "Use this CRI socket instead of starting containerd" };
 
-    public Option<string?> PodManifestPath { get; } = new("--pod-manifest-path") { Description = "Directory of static pod files (YAML or JSON) this node runs, published as mirror pods" };
+    public Option<string?> PodManifestPath { get; } = new("--pod-manifest-path") { Description = "Directory of static pod files (YAML or JSON) this node runs, published as mirror pods (default: <data-dir>/agent/pod-manifests)" };
 
     public Option<string> EvictionHard { get; } = new("--eviction-hard") { Description = "Thresholds below which the node reports memory, disk or PID pressure (the kubelet's syntax)", DefaultValueFactory = _ => Agent.Node.EvictionThresholds.Default };
 

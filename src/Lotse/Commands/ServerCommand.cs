@@ -40,6 +40,11 @@ internal static class ServerCommand
         var token = new Option<string?>("--token", "-t") { Description = "Shared secret for joining agents (default: generated and kept in <data-dir>/server/token)" };
         var tokenAuthFile = new Option<string?>("--token-auth-file") { Description = "Static bearer tokens file (token,user,uid,\"groups\")" };
         var anonymousAuth = new Option<bool>("--anonymous-auth") { Description = "Serve anonymous requests (as system:anonymous)" };
+        var disableAdmissionPlugins = new Option<string[]>("--disable-admission-plugins")
+        {
+            Description = $"Admission plugins to turn off, comma-separated or repeated (of: {string.Join(", ", ApiServer.Admission.AdmissionPlugins.Names)})",
+            DefaultValueFactory = _ => [],
+        };
         var disableAgent = new Option<bool>("--disable-agent") { Description = "Do not run a node agent on this host (the control plane alone)" };
         var agentFlags = new AgentFlags();
         var disableScheduler = new Option<bool>("--disable-scheduler") { Description = "Do not run the scheduler (another scheduler binds pods)" };
@@ -57,7 +62,7 @@ internal static class ServerCommand
             "server",
             "Run the control plane: the datastore and the Kubernetes API server (HTTPS on 6443), with an admin "
             + "kubeconfig for kubectl, the controllers, the scheduler, and a node agent on this host (containerd and the kubelet).");
-        foreach (var option in new Option[] { bindAddress, httpsPort, advertiseAddress, tlsSan, clusterCidr, serviceCidr, clusterDomain, writeKubeconfig, writeKubeconfigMode, token, tokenAuthFile, anonymousAuth, disableAgent, disableScheduler, disableControllerManager, disableLeaderElection, nodeMonitorGracePeriod, localStoragePath })
+        foreach (var option in new Option[] { bindAddress, httpsPort, advertiseAddress, tlsSan, clusterCidr, serviceCidr, clusterDomain, writeKubeconfig, writeKubeconfigMode, token, tokenAuthFile, anonymousAuth, disableAdmissionPlugins, disableAgent, disableScheduler, disableControllerManager, disableLeaderElection, nodeMonitorGracePeriod, localStoragePath })
         {
             command.Options.Add(option);
         }
@@ -94,6 +99,7 @@ internal static class ServerCommand
                 Token = parsed.GetValue(token),
                 TokenAuthFile = parsed.GetValue(tokenAuthFile),
                 AnonymousAuth = parsed.GetValue(anonymousAuth),
+                DisabledAdmissionPlugins = ApiServer.Admission.AdmissionPlugins.Parse(parsed.GetValue(disableAdmissionPlugins) ?? []),
                 DisableScheduler = parsed.GetValue(disableScheduler),
                 DisableControllerManager = parsed.GetValue(disableControllerManager),
                 NodeMonitorGracePeriod = parsed.GetValue(nodeMonitorGracePeriod),

@@ -18,9 +18,9 @@ public sealed class StaticPodManifestTests
         """;
 
     [Fact]
-    public void Parse_Yaml_MakesTheMirrorPod()
+    public void Parse_Yaml_MakesTheStaticPod_AndItsMirror()
     {
-        var pod = StaticPodManifest.Parse(Yaml, "n1", "node-uid");
+        var pod = StaticPodManifest.Parse(Yaml, "n1");
         Assert.Equal("etcd-n1", pod.Metadata.Name);
         Assert.Equal("kube-system", pod.Metadata.NamespaceProperty);
         Assert.Equal("n1", pod.Spec.NodeName);
@@ -28,7 +28,15 @@ public sealed class StaticPodManifestTests
         Assert.Equal("file", pod.Metadata.Annotations[StaticPodManifest.SourceAnnotation]);
         Assert.Equal(32, pod.Metadata.Annotations[StaticPodManifest.HashAnnotation].Length);
         Assert.Equal(pod.Metadata.Annotations[StaticPodManifest.HashAnnotation], pod.Metadata.Annotations[StaticPodManifest.MirrorAnnotation]);
-        var owner = Assert.Single(pod.Metadata.OwnerReferences);
+        Assert.Equal(pod.Metadata.Annotations[StaticPodManifest.HashAnnotation], pod.Metadata.Uid); // the kubelet runs it under its hash
+        Assert.Null(pod.Metadata.OwnerReferences);
+        Assert.True(StaticPodManifest.IsMirror(pod));
+
+        var mirror = StaticPodManifest.Mirror(pod, "node-uid");
+        Assert.Null(mirror.Metadata.Uid);
+        Assert.Equal(pod.Metadata.Uid, pod.Metadata.Annotations[StaticPodManifest.MirrorAnnotation]); // the static pod is untouched
+        Assert.Equal(("etcd-n1", "n1"), (mirror.Metadata.Name, mirror.Spec.NodeName));
+        var owner = Assert.Single(mirror.Metadata.OwnerReferences);
         Assert.Equal(("Node", "n1", "node-uid", true), (owner.Kind, owner.Name, owner.Uid, owner.Controller == true));
     }
 
@@ -36,12 +44,12 @@ public sealed class StaticPodManifestTests
     public void Parse_Json_DefaultsTheNamespace_AndTheHashFollowsTheContent()
     {
         const string Json = """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web"},"spec":{"containers":[{"name":"c","image":"busybox"}]}}""";
-        var pod = StaticPodManifest.Parse(Json, "n1", "u");
+        var pod = StaticPodManifest.Parse(Json, "n1");
         Assert.Equal("default", pod.Metadata.NamespaceProperty);
         Assert.Equal("web-n1", pod.Metadata.Name);
-        var changed = StaticPodManifest.Parse(Json.Replace("busybox", "alpine", StringComparison.Ordinal), "n1", "u");
+        var changed = StaticPodManifest.Parse(Json.Replace("busybox", "alpine", StringComparison.Ordinal), "n1");
         Assert.NotEqual(pod.Metadata.Annotations[StaticPodManifest.HashAnnotation], changed.Metadata.Annotations[StaticPodManifest.HashAnnotation]);
-        Assert.Equal(pod.Metadata.Annotations[StaticPodManifest.HashAnnotation], StaticPodManifest.Parse(Json, "n1", "u").Metadata.Annotations[StaticPodManifest.HashAnnotation]);
+        Assert.Equal(pod.Metadata.Annotations[StaticPodManifest.HashAnnotation], StaticPodManifest.Parse(Json, "n1").Metadata.Annotations[StaticPodManifest.HashAnnotation]);
     }
 
     [Theory]
@@ -49,7 +57,7 @@ public sealed class StaticPodManifestTests
     [InlineData("kind: Pod\napiVersion: v1\nmetadata: {name: x}\nspec: {containers: []}")]
     [InlineData(": : not yaml [")]
     public void Parse_NoPod_IsAFormatError(string text) =>
-        Assert.Throws<FormatException>(() => StaticPodManifest.Parse(text, "n1", "u"));
+        Assert.Throws<FormatException>(() => StaticPodManifest.Parse(text, "n1"));
 
     [Theory]
     [InlineData("/m/web.yaml", true)]

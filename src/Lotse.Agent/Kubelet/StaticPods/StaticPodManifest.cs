@@ -5,9 +5,9 @@ using k8s.Models;
 namespace Lotse.Agent.Kubelet.StaticPods;
 
 /// <summary>
-/// Reads a static pod file (YAML or JSON) and turns it into the mirror pod the kubelet publishes:
-/// named <c>&lt;name&gt;-&lt;node&gt;</c>, bound to the node, annotated with its source and content
-/// hash, owned by the Node.
+/// Reads a static pod file (YAML or JSON) into the pod the kubelet runs: named
+/// <c>&lt;name&gt;-&lt;node&gt;</c>, bound to the node, annotated with its source and content hash,
+/// which is also its UID (as the kubelet's file source does); and makes the mirror pod it publishes.
 /// </summary>
 internal static class StaticPodManifest
 {
@@ -22,8 +22,8 @@ internal static class StaticPodManifest
         return !name.StartsWith('.') && !name.EndsWith('~') && !name.EndsWith(".swp", StringComparison.Ordinal);
     }
 
-    /// <summary>The mirror pod for <paramref name="text"/>; <see cref="FormatException"/> when it is no pod.</summary>
-    public static V1Pod Parse(string text, string nodeName, string nodeUid)
+    /// <summary>The static pod in <paramref name="text"/>; <see cref="FormatException"/> when it is no pod.</summary>
+    public static V1Pod Parse(string text, string nodeName)
     {
         V1Pod pod;
         try
@@ -44,7 +44,7 @@ internal static class StaticPodManifest
         pod.ApiVersion = "v1";
         pod.Metadata.Name = $"{pod.Metadata.Name}-{nodeName}";
         pod.Metadata.NamespaceProperty = pod.Metadata.NamespaceProperty is { Length: > 0 } ns ? ns : "default";
-        pod.Metadata.Uid = null;
+        pod.Metadata.Uid = hash;
         pod.Metadata.ResourceVersion = null;
         pod.Metadata.Annotations = new Dictionary<string, string>(pod.Metadata.Annotations ?? new Dictionary<string, string>(), StringComparer.Ordinal)
         {
@@ -52,9 +52,21 @@ internal static class StaticPodManifest
             [SourceAnnotation] = "file",
             [HashAnnotation] = hash,
         };
-        pod.Metadata.OwnerReferences = [new V1OwnerReference { ApiVersion = "v1", Kind = "Node", Name = nodeName, Uid = nodeUid, Controller = true }];
+        pod.Metadata.OwnerReferences = null;
         pod.Spec.NodeName = nodeName;
         pod.Status = null;
         return pod;
+    }
+
+    /// <summary>Whether the pod is a mirror pod (the API's view of a static pod, never run itself).</summary>
+    public static bool IsMirror(V1Pod pod) => pod.Metadata.Annotations?.ContainsKey(MirrorAnnotation) == true;
+
+    /// <summary>The mirror pod of a static pod: the same pod, owned by its Node, with a UID of the API's.</summary>
+    public static V1Pod Mirror(V1Pod staticPod, string nodeUid)
+    {
+        var mirror = KubernetesJson.Deserialize<V1Pod>(KubernetesJson.Serialize(staticPod));
+        mirror.Metadata.Uid = null;
+        mirror.Metadata.OwnerReferences = [new V1OwnerReference { ApiVersion = "v1", Kind = "Node", Name = staticPod.Spec.NodeName, Uid = nodeUid, Controller = true }];
+        return mirror;
     }
 }

@@ -156,6 +156,29 @@ public sealed partial class NodeAgentTests
     }
 
     [NodeAgentFact]
+    public async Task AnEmptyDirOverItsSizeLimit_EvictsThePod()
+    {
+        const string Volumes = """
+              volumes:
+              - name: scratch
+                emptyDir: {sizeLimit: 1Mi}
+            """;
+        var manifest = Pod("hoarder", "dd if=/dev/zero of=/scratch/fill bs=1024 count=2048; exec sleep 3600", extraContainer: "    volumeMounts: [{name: scratch, mountPath: /scratch}]")
+            .Replace("  containers:", Volumes + "\n  containers:", StringComparison.Ordinal);
+        await ApplyAsync(manifest, "pod/hoarder created");
+        const string Message = "Usage of EmptyDir volume \"scratch\" exceeds the limit \"1Mi\". ";
+        var pod = await WaitForAsync("pod", "hoarder", p => p.GetProperty("status").TryGetProperty("reason", out var reason) && reason.GetString() == "Evicted");
+        var status = pod.GetProperty("status");
+        Assert.Equal("Failed", status.GetProperty("phase").GetString());
+        Assert.Equal(Message, status.GetProperty("message").GetString());
+        var target = status.GetProperty("conditions").EnumerateArray().Single(c => c.GetProperty("type").GetString() == "DisruptionTarget");
+        Assert.Equal("TerminationByKubelet", target.GetProperty("reason").GetString());
+        Assert.Contains(Message.Trim(), (await DescribeAsync("hoarder")), StringComparison.Ordinal); // the Evicted event
+        await WaitForAsync("pod", "hoarder", p => p.GetProperty("status").GetProperty("containerStatuses")[0].GetProperty("state").TryGetProperty("terminated", out _));
+        await _kubectl.RunAsync("delete", "pod", "hoarder", "--wait=false");
+    }
+
+    [NodeAgentFact]
     public async Task EveryPod_GetsItsAccountsTokenCaAndNamespace_AtTheKubernetesPath()
     {
         const string Dir = "/var/run/secrets/kubernetes.io/serviceaccount";

@@ -114,6 +114,18 @@ public sealed partial class Kubelet
             LookAgainIn(remaining);
         }
 
+        if (_volumes.EmptyDirOverLimit(pod) is { } over)
+        {
+            // kube's eviction manager on local storage: the pod fails at once, its containers killed.
+            var message = $"Usage of EmptyDir volume \"{over.Volume}\" exceeds the limit \"{over.Limit}\". ";
+            state.Failure = (PodStatusBuilder.Evicted, message);
+            _events.Record(pod, EventRecorder.Warning, PodStatusBuilder.Evicted, message);
+            _probes.Forget(pod.Metadata.Uid);
+            await StopAsync(pod, runtime, TimeSpan.Zero, cancellationToken);
+            await WriteStatusAsync(pod, await LoadAsync(pod.Metadata.Uid, cancellationToken), state, cancellationToken);
+            return null;
+        }
+
         if (!await SetUpVolumesAsync(pod, runtime, state, cancellationToken))
         {
             await WriteStatusAsync(pod, runtime, state, cancellationToken);

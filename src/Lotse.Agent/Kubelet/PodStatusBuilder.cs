@@ -46,6 +46,9 @@ internal sealed record PodRuntime(PodSandboxStatus? Sandbox, IReadOnlyList<Conta
 internal static class PodStatusBuilder
 {
     /// <param name="failure">Why the agent failed the pod itself (an active deadline), which makes the phase Failed.</param>
+    /// <summary>The reason of a pod the kubelet evicted (phase Failed).</summary>
+    public const string Evicted = "Evicted";
+
     public static JsonObject Build(V1Pod pod, PodRuntime runtime, string nodeIp, DateTimeOffset now, IReadOnlyDictionary<string, (string Reason, string Message)> waiting, (string Reason, string Message)? failure = null)
     {
         var spec = pod.Spec;
@@ -97,6 +100,20 @@ internal static class PodStatusBuilder
         {
             var pending = (spec.InitContainers ?? []).Where(c => !Succeeded(runtime.Instances(c.Name).Latest)).Select(c => c.Name);
             ((JsonObject)conditions[1]!)["message"] = $"containers with incomplete status: [{string.Join(' ', pending)}]";
+        }
+
+        if (failure is { Reason: Evicted } eviction && old.All(c => c.Type != "DisruptionTarget"))
+        {
+            // The kubelet's evictions say so, as the API's evictions and preemptions do.
+            conditions.Add(new JsonObject
+            {
+                ["type"] = "DisruptionTarget",
+                ["status"] = "True",
+                ["lastProbeTime"] = null,
+                ["lastTransitionTime"] = time,
+                ["reason"] = "TerminationByKubelet",
+                ["message"] = eviction.Message,
+            });
         }
 
         foreach (var kept in old.Where(c => c.Type is not ("PodReadyToStartContainers" or "Initialized" or "Ready" or "ContainersReady")))

@@ -125,3 +125,28 @@ public sealed class PodStatusBuilderTests
         Assert.Equal("Completed", done["initContainerStatuses"]![0]!["state"]!["terminated"]!["reason"]!.GetValue<string>());
     }
 }
+
+public sealed class EvictionStatusTests
+{
+    [Fact]
+    public void AnEvictedPod_FailsWithTheReason_AndIsADisruptionTargetOnce()
+    {
+        var pod = new V1Pod
+        {
+            Metadata = new V1ObjectMeta { Name = "p", NamespaceProperty = "default", Uid = "u" },
+            Spec = new V1PodSpec { RestartPolicy = "Always", Containers = [new V1Container { Name = "c", Image = "busybox" }] },
+        };
+        var now = new DateTimeOffset(2026, 12, 4, 8, 0, 0, TimeSpan.Zero);
+        var runtime = new PodRuntime(new PodSandboxStatus { Id = "s", State = PodSandboxState.SandboxNotready, Metadata = new PodSandboxMetadata() }, []);
+        const string Message = "Usage of EmptyDir volume \"scratch\" exceeds the limit \"1Mi\". ";
+        var status = PodStatusBuilder.Build(pod, runtime, "192.0.2.1", now, new Dictionary<string, (string, string)>(), (PodStatusBuilder.Evicted, Message));
+        Assert.Equal(("Failed", "Evicted", Message), (status["phase"]!.GetValue<string>(), status["reason"]!.GetValue<string>(), status["message"]!.GetValue<string>()));
+        var target = Assert.Single(status["conditions"]!.AsArray(), c => c!["type"]!.GetValue<string>() == "DisruptionTarget")!;
+        Assert.Equal(("True", "TerminationByKubelet", Message), (target["status"]!.GetValue<string>(), target["reason"]!.GetValue<string>(), target["message"]!.GetValue<string>()));
+
+        // Written once: the next status keeps the condition (and its time) instead of adding another.
+        pod.Status = k8s.KubernetesJson.Deserialize<V1PodStatus>(status.ToJsonString());
+        var again = PodStatusBuilder.Build(pod, runtime, "192.0.2.1", now.AddMinutes(1), new Dictionary<string, (string, string)>(), (PodStatusBuilder.Evicted, Message));
+        Assert.Single(again["conditions"]!.AsArray(), c => c!["type"]!.GetValue<string>() == "DisruptionTarget");
+    }
+}

@@ -24,9 +24,46 @@ internal sealed partial class VolumeManager(IKubernetes client, string agentDir,
 
     public string PodDir(string uid) => Path.Combine(PodsDir, uid);
 
-    /// <summary>Whether the pod has volumes whose content follows API objects (resynced periodically).</summary>
+    /// <summary>Whether the pod has volumes whose content follows API objects, or whose size is limited (looked at periodically).</summary>
     public static bool NeedsResync(V1Pod pod) =>
-        (pod.Spec.Volumes ?? []).Any(v => v.ConfigMap is not null || v.Secret is not null || v.DownwardAPI is not null || v.Projected is not null);
+        (pod.Spec.Volumes ?? []).Any(v => v.ConfigMap is not null || v.Secret is not null || v.DownwardAPI is not null || v.Projected is not null || LimitedDisk(v) is not null);
+
+    /// <summary>
+    /// The first disk-backed emptyDir of the pod that holds more than its <c>sizeLimit</c>, as the
+    /// kubelet's eviction manager checks them (memory-backed ones are bounded by their tmpfs size).
+    /// </summary>
+    public (string Volume, string Limit)? EmptyDirOverLimit(V1Pod pod)
+    {
+        foreach (var volume in pod.Spec.Volumes ?? [])
+        {
+            if (LimitedDisk(volume) is { } limit)
+            {
+                var dir = new DirectoryInfo(Path.Combine(PodDir(pod.Metadata.Uid), "volumes", "kubernetes.io~empty-dir", volume.Name));
+                if (dir.Exists && Usage(dir) > limit)
+                {
+                    return (volume.Name, volume.EmptyDir.SizeLimit.ToString());
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static decimal? LimitedDisk(V1Volume volume) =>
+        volume.EmptyDir is { Medium: not "Memory", SizeLimit: { } size } && size.ToDecimal() is var limit and > 0 ? limit : null;
+
+    /// <summary>Bytes in the files under <paramref name="dir"/> (links not followed).</summary>
+    private static long Usage(DirectoryInfo dir)
+    {
+        try
+        {
+            return dir.EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = true }).Sum(f => f.Length);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0; // removed while counted: the next look counts again
+        }
+    }
 
     /// <summary>Sets up (or refreshes) every volume of the pod; throws <see cref="VolumeSetupException"/> with kube's FailedMount message.</summary>
     public async Task<IReadOnlyDictionary<string, PodVolume>> SetUpAsync(V1Pod pod, string podIp, CancellationToken cancellationToken)

@@ -19,6 +19,27 @@ public sealed class KubectlCoreTests(KubectlFixture fixture) : IClassFixture<Kub
         Assert.Matches(@"(?m)^\s+image\s+<string>", explained.Stdout);
         Assert.Contains("FIELD: replicas <integer>", (await kubectl.RunAsync("explain", "deployment.spec.replicas")).Stdout, StringComparison.Ordinal);
 
+        // Descriptions in kube's words (explain wraps them, so compare with whitespace collapsed): from the
+        // v3 documents for the default output, from the gnostic v2 document for plaintext-openapiv2.
+        static string Flat(string text) => System.Text.RegularExpressions.Regex.Replace(text, @"\s+", " ");
+        Assert.Contains("List of containers belonging to the pod.", Flat(explained.Stdout), StringComparison.Ordinal);
+        foreach (var (path, description) in new[]
+        {
+            ("pod", "Pod is a collection of containers that can run on a host."),
+            ("pod.spec.containers.image", "Container image name."),
+            ("deployment.spec.strategy", "The deployment strategy to use to replace existing pods with new ones."),
+        })
+        {
+            var text = await kubectl.RunAsync("explain", path);
+            Ok(text);
+            Assert.Contains(description, Flat(text.Stdout), StringComparison.Ordinal);
+        }
+
+        var v2 = await kubectl.RunAsync("explain", "pod.spec.containers", "--output=plaintext-openapiv2");
+        Ok(v2);
+        Assert.Contains("List of containers belonging to the pod.", Flat(v2.Stdout), StringComparison.Ordinal);
+        Assert.Contains("Container image name.", Flat(v2.Stdout), StringComparison.Ordinal);
+
         // apply -k: kubectl's built-in kustomize; applied twice, the second is "unchanged" without warnings.
         var suffix = version.Replace(".", string.Empty, StringComparison.Ordinal);
         var dir = Directory.CreateTempSubdirectory("lotse-kustomize-").FullName;

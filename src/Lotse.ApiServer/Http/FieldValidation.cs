@@ -37,6 +37,13 @@ internal static class FieldValidation
     /// </summary>
     public static void Apply(HttpContext context, ResourceDefinition resource, JsonObject obj, string mode, JsonObject? stored = null)
     {
+        if (NamesAnotherType(resource, obj))
+        {
+            // Not this kind's fields to judge: the store refuses the body for its type meta
+            // ("the kind in the data (…) does not match …"), as kube decodes a body as the kind it names.
+            return;
+        }
+
         var model = KnownFields.ModelOf(resource.Group, resource.Version, resource.Kind);
         List<string>? Prune(JsonObject target) =>
             model is not null ? KnownFields.Prune(target, model) : resource.Schema is { } schema ? Apiextensions.StructuralSchema.Prune(schema, target) : null;
@@ -73,4 +80,8 @@ internal static class FieldValidation
             }
         }
     }
+
+    private static bool NamesAnotherType(ResourceDefinition resource, JsonObject obj) =>
+        (obj["kind"] is JsonValue kind && kind.TryGetValue<string>(out var k) && k.Length > 0 && k != resource.Kind)
+        || (obj["apiVersion"] is JsonValue version && version.TryGetValue<string>(out var v) && v.Length > 0 && v != resource.GroupVersion);
 }

@@ -8,7 +8,7 @@ namespace Lotse.ApiServer.OpenApi;
 /// Encodes a Swagger 2.0 document (JSON) as gnostic's <c>openapi.v2.Document</c> protobuf, the only
 /// form kubectl accepts from <c>/openapi/v2</c>. Covers the subset the server emits: info, paths with
 /// operations (ids, media types, query parameters, responses, vendor extensions), and definitions with
-/// schemas (refs, descriptions, types, required, items, properties, vendor extensions). Field numbers
+/// schemas (refs, formats, descriptions, types, required, maps, items, properties, vendor extensions). Field numbers
 /// are those of gnostic's OpenAPIv2.proto; vendor extension values travel as YAML, as gnostic does.
 /// </summary>
 public static class GnosticEncoder
@@ -136,10 +136,19 @@ public static class GnosticEncoder
     {
         var m = new Message();
         m.String(1, schema["$ref"]?.ToString());
+        m.String(2, (schema["format"] as JsonValue)?.ToString());
         m.String(4, schema["description"]?.ToString());
         foreach (var s in Strings(schema["required"]))
         {
             m.String(19, s);
+        }
+
+        if (schema["additionalProperties"] is JsonObject additional)
+        {
+            // AdditionalPropertiesItem { Schema schema = 1 }: a map, which kubectl explain shows as map[string]T.
+            var a = new Message();
+            a.Nested(1, Schema(additional));
+            m.Nested(21, a);
         }
 
         if (schema["type"] is JsonValue type)

@@ -29,9 +29,9 @@ internal sealed partial class ModelSchemas(bool v3)
             // A custom kind: its definition's schema, with the fields every object has.
             var schema = (JsonObject)custom.DeepClone();
             var properties = schema["properties"] as JsonObject ?? [];
-            properties["apiVersion"] ??= new JsonObject { ["description"] = "APIVersion defines the versioned schema of this representation of an object.", ["type"] = "string" };
-            properties["kind"] ??= new JsonObject { ["description"] = "Kind is a string value representing the REST resource this object represents.", ["type"] = "string" };
-            properties["metadata"] = new JsonObject { ["description"] = "Standard object's metadata.", ["type"] = "object" };
+            properties["apiVersion"] ??= new JsonObject { ["description"] = ModelDescriptions.Of(typeof(V1Pod), "apiVersion"), ["type"] = "string" };
+            properties["kind"] ??= new JsonObject { ["description"] = ModelDescriptions.Of(typeof(V1Pod), "kind"), ["type"] = "string" };
+            properties["metadata"] = new JsonObject { ["description"] = ModelDescriptions.Of(typeof(V1Pod), "metadata"), ["type"] = "object" };
             schema["properties"] = properties;
             Merge(schema, extensions);
             schemas[name] = schema;
@@ -97,7 +97,7 @@ internal sealed partial class ModelSchemas(bool v3)
         var properties = new JsonObject();
         foreach (var (json, propertyType) in KnownFields.Properties(type))
         {
-            var property = PropertySchema(propertyType, pending);
+            var property = Described(PropertySchema(propertyType, pending), ModelDescriptions.Of(type, json));
             var field = patch.Field(json);
             if (field.Strategy != PatchStrategy.None)
             {
@@ -112,7 +112,35 @@ internal sealed partial class ModelSchemas(bool v3)
             properties[json] = property;
         }
 
-        return new JsonObject { ["type"] = "object", ["properties"] = properties };
+        var schema = new JsonObject { ["type"] = "object", ["properties"] = properties };
+        if (ModelDescriptions.Of(type) is { } description)
+        {
+            schema.Insert(0, "description", description);
+        }
+
+        return schema;
+    }
+
+    /// <summary>
+    /// A field's schema with its description. In v3 a reference cannot carry siblings, so kube wraps it,
+    /// <c>{"description": …, "allOf": [{"$ref": …}]}</c> — and <c>kubectl explain</c> then prints the
+    /// field's description before the referenced type's. Swagger 2.0 keeps the description beside the $ref.
+    /// </summary>
+    private JsonObject Described(JsonObject schema, string? description)
+    {
+        if (description is null)
+        {
+            return schema;
+        }
+
+        if (v3 && schema["$ref"] is { } reference)
+        {
+            schema.Remove("$ref");
+            return new JsonObject { ["description"] = description, ["allOf"] = new JsonArray(new JsonObject { ["$ref"] = reference }) };
+        }
+
+        schema.Insert(0, "description", description);
+        return schema;
     }
 
     private JsonObject PropertySchema(Type type, Queue<Type> pending)

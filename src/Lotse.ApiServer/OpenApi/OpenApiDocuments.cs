@@ -183,9 +183,9 @@ public sealed class OpenApiDocuments(ResourceRegistry registry)
         ["x-kubernetes-group-version-kind"] = Gvk(r),
     };
 
+    /// <summary>What every kind's schema carries besides its own (described) schema.</summary>
     private static JsonObject KindExtensions(ResourceDefinition r) => new()
     {
-        ["description"] = $"{r.Kind} ({r.GroupVersion}).",
         ["x-kubernetes-group-version-kind"] = new JsonArray(Gvk(r)),
     };
 
@@ -204,7 +204,12 @@ public sealed class OpenApiDocuments(ResourceRegistry registry)
         return $"io.k8s.api.{group}.{r.Version}.{r.Kind}";
     }
 
-    /// <summary>The content hash used in serverRelativeURL and as the ETag.</summary>
-    public static string Hash(JsonNode document) =>
-        Convert.ToHexString(SHA512.HashData(Encoding.UTF8.GetBytes(document.ToJsonString(JsonDefaults.Options))))[..128];
+    /// <summary>
+    /// The content hash used in serverRelativeURL and as the ETag. Built documents are never changed, so
+    /// a document's hash is computed once (the index names every group-version's hash on each request).
+    /// </summary>
+    public static string Hash(JsonNode document) => Hashes.GetValue(document, static d =>
+        Convert.ToHexString(SHA512.HashData(Encoding.UTF8.GetBytes(d.ToJsonString(JsonDefaults.Options))))[..128]);
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<JsonNode, string> Hashes = [];
 }

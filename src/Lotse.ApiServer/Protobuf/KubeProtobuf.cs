@@ -20,6 +20,19 @@ public static class KubeProtobuf
     /// <summary>The object in the envelope, with <c>apiVersion</c> and <c>kind</c> from its typeMeta.</summary>
     public static JsonObject Decode(ReadOnlySpan<byte> body)
     {
+        try
+        {
+            return DecodeEnvelope(body);
+        }
+        catch (Exception e) when (e is ArgumentException or OverflowException or InvalidOperationException)
+        {
+            // A value the wire format allows but no Kubernetes object can hold: still the client's mistake.
+            throw new FormatException(e.Message, e);
+        }
+    }
+
+    private static JsonObject DecodeEnvelope(ReadOnlySpan<byte> body)
+    {
         if (!HasMagic(body))
         {
             throw new FormatException("the body does not start with the Kubernetes protobuf magic k8s\\0");
@@ -33,8 +46,8 @@ public static class KubeProtobuf
             var (number, wire) = reader.Tag();
             switch (number)
             {
-                case 1 when wire == 2:
-                    var meta = new WireReader(reader.Bytes());
+                case 1:
+                    var meta = new WireReader(reader.Bytes(wire, "typeMeta"));
                     while (!meta.End)
                     {
                         var (n, w) = meta.Tag();
@@ -53,8 +66,8 @@ public static class KubeProtobuf
                     }
 
                     break;
-                case 2 when wire == 2:
-                    raw = reader.Bytes();
+                case 2:
+                    raw = reader.Bytes(wire, "raw");
                     break;
                 default:
                     reader.Skip(wire);
@@ -96,7 +109,7 @@ public static class KubeProtobuf
 
             if (field.Inline)
             {
-                DecodeMessage(new WireReader(reader.Bytes()), field.Type, target, table);
+                DecodeMessage(new WireReader(reader.Bytes(wire, field.JsonName)), field.Type, target, table);
                 continue;
             }
 
@@ -124,7 +137,7 @@ public static class KubeProtobuf
             {
                 var map = target[field.JsonName] as JsonObject ?? [];
                 target[field.JsonName] = map;
-                var (key, value) = MapEntry(new WireReader(reader.Bytes()), field.Type[(field.Type.IndexOf(',', StringComparison.Ordinal) + 1)..^1], table);
+                var (key, value) = MapEntry(new WireReader(reader.Bytes(wire, field.JsonName)), field.Type[(field.Type.IndexOf(',', StringComparison.Ordinal) + 1)..^1], table);
                 map[key] = value;
                 continue;
             }
@@ -176,6 +189,12 @@ public static class KubeProtobuf
 
     private static JsonNode? Value(WireReader reader, FieldDef field, int wire, MessageTable table)
     {
+        if (!IsScalar(field.Type) && wire != 2)
+        {
+            // Everything but a scalar is length-delimited; a varint here would be read as a length.
+            throw new FormatException($"field {field.JsonName} ({field.Type}) came with wire type {wire}, not 2 (length-delimited)");
+        }
+
         switch (field.Type)
         {
             case "quantity":
@@ -190,7 +209,7 @@ public static class KubeProtobuf
             case "rawextension":
             case "fieldsv1":
                 var raw = RawField(new WireReader(reader.Bytes()));
-                return raw.Length == 0 ? null : JsonNode.Parse(raw);
+                return raw.Length == 0 ? null : RawJson(raw, field.JsonName);
             case "stringlist":
                 var list = new JsonArray();
                 var items = new WireReader(reader.Bytes());
@@ -229,12 +248,28 @@ public static class KubeProtobuf
         "int64" => wire == 0 ? JsonValue.Create((long)reader.Varint()) : throw WrongWire(type, wire),
         "uint32" => wire == 0 ? JsonValue.Create((uint)reader.Varint()) : throw WrongWire(type, wire),
         "uint64" => wire == 0 ? JsonValue.Create(reader.Varint()) : throw WrongWire(type, wire),
-        "double" => wire == 1 ? JsonValue.Create(BitConverter.Int64BitsToDouble((long)reader.Fixed64())) : throw WrongWire(type, wire),
-        "float" => wire == 5 ? JsonValue.Create(BitConverter.Int32BitsToSingle((int)reader.Fixed32())) : throw WrongWire(type, wire),
+        "double" => wire == 1 ? JsonValue.Create(Finite(BitConverter.Int64BitsToDouble((long)reader.Fixed64()))) : throw WrongWire(type, wire),
+        "float" => wire == 5 ? JsonValue.Create((float)Finite(BitConverter.Int32BitsToSingle((int)reader.Fixed32()))) : throw WrongWire(type, wire),
         _ => throw new FormatException($"unknown scalar type {type}"),
     };
 
     private static FormatException WrongWire(string type, int wire) => new($"a {type} field came with wire type {wire}");
+
+    /// <summary>Embedded JSON (runtime.RawExtension, FieldsV1), as deep as a JSON body may be.</summary>
+    private static JsonNode? RawJson(byte[] raw, string field)
+    {
+        try
+        {
+            return JsonNode.Parse(raw, documentOptions: new System.Text.Json.JsonDocumentOptions { MaxDepth = 256 });
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new FormatException($"field {field} does not hold valid JSON: {e.Message}", e);
+        }
+    }
+
+    private static double Finite(double value) =>
+        double.IsFinite(value) ? value : throw new FormatException($"a number field holds {value}, which JSON cannot");
 
     private static bool IsScalar(string type) => type is "string" or "bytes" or "bool" or "int32" or "int64" or "uint32" or "uint64" or "double" or "float";
 
@@ -370,6 +405,11 @@ public static class KubeProtobuf
         if (seconds == 0 && nanos == 0)
         {
             return null;
+        }
+
+        if (seconds is < -62135596800 or > 253402300799 || nanos is < 0 or >= 1_000_000_000)
+        {
+            throw new FormatException($"a time of {seconds}s {nanos}ns is out of range");
         }
 
         var time = DateTimeOffset.FromUnixTimeSeconds(seconds).AddTicks(nanos / 100).UtcDateTime;

@@ -57,6 +57,10 @@ internal sealed class WireReader(byte[] data)
         return Take((int)length);
     }
 
+    /// <summary>A length-delimited field, after checking that the tag said so (wire type 2).</summary>
+    public byte[] Bytes(int wire, string field) =>
+        wire == 2 ? Bytes() : throw new FormatException($"field {field} came with wire type {wire}, not 2 (length-delimited)");
+
     public string String()
     {
         try

@@ -11,7 +11,8 @@ public sealed class OpenApiSchemaTests(ApiServerFixture server) : IClassFixture<
         using var client = server.Client();
         var document = await ApiServerFixture.ReadAsync(await client.GetAsync("/openapi/v3/apis/apps/v1"));
         var schemas = document["components"]!["schemas"]!.AsObject();
-        JsonObject Resolve(JsonNode property) => schemas[property["$ref"]!.GetValue<string>().Split('/')[^1]]!.AsObject();
+        // A described reference is wrapped as kube wraps it: {"description": …, "allOf": [{"$ref": …}]}.
+        JsonObject Resolve(JsonNode property) => schemas[(property["$ref"] ?? property["allOf"]![0]!["$ref"])!.GetValue<string>().Split('/')[^1]]!.AsObject();
 
         var deployment = schemas["io.k8s.api.apps.v1.Deployment"]!.AsObject();
         Assert.Equal("Deployment", deployment["x-kubernetes-group-version-kind"]![0]!["kind"]!.GetValue<string>());

@@ -9,11 +9,18 @@ namespace Lotse.ApiServer.Apiextensions.Cel;
 /// validator reads that after the evaluation whatever the result was.
 /// </summary>
 /// <remarks>
+/// The Cel package is an interpreter that walks the parse tree on every evaluation (a few
+/// microseconds per visited element), so step counts alone would let one rule run for seconds
+/// before its limit; a wall-clock cap per object (<see cref="TimeLimit"/>, checked every 256
+/// charges) stops it earlier, reported like the per-call limit.
 /// Evaluation is synchronous, so the budget of the evaluation running on a thread is kept in a
 /// thread-static slot for the library functions, which the package calls without a context.
 /// </remarks>
 public sealed class CostBudget(long total, long perCall)
 {
+    /// <summary>The most wall-clock time one object's rules may take together.</summary>
+    public static readonly TimeSpan TimeLimit = TimeSpan.FromMilliseconds(500);
+
     /// <summary>kube's celconfig.RuntimeCELCostBudget.</summary>
     public const long RuntimeCostBudget = 10_000_000;
 
@@ -23,7 +30,10 @@ public sealed class CostBudget(long total, long perCall)
     [ThreadStatic]
     private static CostBudget? _current;
 
+    private readonly long _deadline = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(TimeLimit.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
     private long _call;
+    private long _charges;
+    private bool _late;
 
     public static CostBudget? Current => _current;
 
@@ -61,6 +71,14 @@ public sealed class CostBudget(long total, long perCall)
         if (Remaining < 0)
         {
             TotalExceeded = true;
+            throw new CostExceededException();
+        }
+
+        if (_late || ((++_charges & 255) == 0 && System.Diagnostics.Stopwatch.GetTimestamp() > _deadline))
+        {
+            // Sticky, like the step limits: the package's macros swallow the first throw and go on.
+            _late = true;
+            CallLimitExceeded = true;
             throw new CostExceededException();
         }
     }

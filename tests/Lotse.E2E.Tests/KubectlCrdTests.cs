@@ -84,4 +84,54 @@ public sealed class KubectlCrdTests(KubectlFixture fixture) : IClassFixture<Kube
         Assert.NotEqual(0, after.ExitCode);
         Assert.True(Regex.IsMatch(after.Stderr, "the server doesn't have a resource type|doesn't have a resource type"), after.Stderr);
     }
+
+    [KubectlFact]
+    public async Task CrdValidationRule_RefusesABreakingObject_InKubesWords()
+    {
+        var kubectl = fixture.Kubectl("1.33");
+        const string Group = "cel.example.com";
+        const string Crd = $$"""
+            apiVersion: apiextensions.k8s.io/v1
+            kind: CustomResourceDefinition
+            metadata: {name: widgets.{{Group}}}
+            spec:
+              group: {{Group}}
+              scope: Namespaced
+              names: {plural: widgets, singular: widget, kind: Widget}
+              versions:
+              - name: v1
+                served: true
+                storage: true
+                schema:
+                  openAPIV3Schema:
+                    type: object
+                    properties:
+                      spec:
+                        type: object
+                        x-kubernetes-validations:
+                        - rule: self.replicas <= self.maxReplicas
+                          message: replicas must not exceed maxReplicas
+                        properties:
+                          replicas: {type: integer}
+                          maxReplicas: {type: integer}
+            """;
+        Ok(await kubectl.RunWithInputAsync(Crd, "apply", "-f", "-"));
+        Ok(await kubectl.RunAsync("wait", "--for", "condition=established", "--timeout=30s", $"crd/widgets.{Group}"));
+
+        var refused = await kubectl.RunWithInputAsync($"apiVersion: {Group}/v1\nkind: Widget\nmetadata: {{name: big}}\nspec: {{replicas: 5, maxReplicas: 3}}\n", "apply", "-f", "-");
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("The Widget \"big\" is invalid: spec: Invalid value: \"object\": replicas must not exceed maxReplicas", refused.Stderr, StringComparison.Ordinal);
+
+        var created = await kubectl.RunWithInputAsync($"apiVersion: {Group}/v1\nkind: Widget\nmetadata: {{name: small}}\nspec: {{replicas: 2, maxReplicas: 3}}\n", "apply", "-f", "-");
+        Ok(created);
+        Assert.Contains($"widget.{Group}/small created", created.Stdout, StringComparison.Ordinal);
+
+        var broken = await kubectl.RunWithInputAsync(
+            Crd.Replace("self.replicas <= self.maxReplicas", "self.replicaz <= self.maxReplicas", StringComparison.Ordinal).Replace(Group, "broken.example.com", StringComparison.Ordinal), "create", "-f", "-");
+        Assert.NotEqual(0, broken.ExitCode);
+        Assert.Contains("spec.validation.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: Invalid value: apiextensions.ValidationRule{Rule:\"self.replicaz <= self.maxReplicas\"", broken.Stderr, StringComparison.Ordinal);
+        Assert.Contains("compilation failed: ERROR: <input>:1:5: undefined field 'replicaz'", broken.Stderr, StringComparison.Ordinal);
+
+        Ok(await kubectl.RunAsync("delete", "crd", $"widgets.{Group}", "--timeout=30s"));
+    }
 }

@@ -118,6 +118,8 @@ public sealed class CustomResourceDefinitionStrategy : ResourceStrategy
 
             StructuralSchema.CheckStructural(schema, versionPath.Child("schema").Child("openAPIV3Schema"), errors);
         }
+
+        Cel.CelRules.CheckDefinition(versions, errors);
     }
 
     public override void ValidateUpdate(JsonObject obj, JsonObject old, List<FieldError> errors)

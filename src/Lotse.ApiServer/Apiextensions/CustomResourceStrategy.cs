@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Lotse.ApiServer.Apiextensions.Cel;
 using Lotse.ApiServer.Errors;
 using Lotse.ApiServer.Registry;
 
@@ -8,10 +9,13 @@ namespace Lotse.ApiServer.Apiextensions;
 /// How custom objects of one served version are written (kube's customresource strategy): unknown
 /// fields pruned, defaults applied, the schema validated; generation follows spec changes; with a
 /// status subresource the main resource and <c>/status</c> each change only their part (the generic
-/// store does the split).
+/// store does the split). The schema's <c>x-kubernetes-validations</c> are compiled once, on first
+/// use, and run after the schema on every write (see Cel/).
 /// </summary>
 public sealed class CustomResourceStrategy(JsonObject? schema) : ResourceStrategy
 {
+    private readonly Lazy<CelValidator?> _rules = new(() => CelValidator.For(schema));
+
     public override bool TracksGeneration => true;
 
     public override void PrepareForCreate(JsonObject obj) => Normalize(obj);
@@ -24,12 +28,26 @@ public sealed class CustomResourceStrategy(JsonObject? schema) : ResourceStrateg
         {
             StructuralSchema.Validate(schema, obj, FieldPath.Root(string.Empty), errors);
         }
+
+        CelRules.Validate(_rules.Value, obj, null, errors);
     }
+
+    public override void ValidateUpdate(JsonObject obj, JsonObject old, List<FieldError> errors) => ValidateWithOld(obj, old, errors);
 
     public override void ValidateStatusUpdate(JsonObject obj, JsonObject old, List<FieldError> errors)
     {
         Normalize(obj);
-        Validate(obj, errors);
+        ValidateWithOld(obj, old, errors);
+    }
+
+    private void ValidateWithOld(JsonObject obj, JsonObject old, List<FieldError> errors)
+    {
+        if (schema is not null)
+        {
+            StructuralSchema.Validate(schema, obj, FieldPath.Root(string.Empty), errors);
+        }
+
+        CelRules.Validate(_rules.Value, obj, old, errors);
     }
 
     private void Normalize(JsonObject obj)

@@ -178,7 +178,8 @@ internal sealed partial class VolumeManager(IKubernetes client, string agentDir,
 
     private async Task ConfigMapAsync(V1Pod pod, string name, IList<V1KeyToPath>? items, bool optional, int mode, Dictionary<string, FilePayload> payload, CancellationToken cancellationToken)
     {
-        var configMap = await SourceAsync(client.CoreV1.ReadNamespacedConfigMapAsync(name, pod.Metadata.NamespaceProperty, cancellationToken: cancellationToken), "configmap", name, optional);
+        var ns = pod.Metadata.NamespaceProperty;
+        var configMap = await SourceAsync(() => client.CoreV1.ReadNamespacedConfigMapAsync(name, ns, cancellationToken: cancellationToken), "configmap", ns, name, optional);
         if (configMap is null)
         {
             return;
@@ -200,7 +201,8 @@ internal sealed partial class VolumeManager(IKubernetes client, string agentDir,
 
     private async Task SecretAsync(V1Pod pod, string name, IList<V1KeyToPath>? items, bool optional, int mode, Dictionary<string, FilePayload> payload, CancellationToken cancellationToken)
     {
-        var secret = await SourceAsync(client.CoreV1.ReadNamespacedSecretAsync(name, pod.Metadata.NamespaceProperty, cancellationToken: cancellationToken), "secret", name, optional);
+        var ns = pod.Metadata.NamespaceProperty;
+        var secret = await SourceAsync(() => client.CoreV1.ReadNamespacedSecretAsync(name, ns, cancellationToken: cancellationToken), "secret", ns, name, optional);
         if (secret is null)
         {
             return;
@@ -209,19 +211,44 @@ internal sealed partial class VolumeManager(IKubernetes client, string agentDir,
         Project(new Dictionary<string, byte[]>(secret.Data ?? new Dictionary<string, byte[]>(), StringComparer.Ordinal), items, optional, mode, payload, "references non-existent secret key");
     }
 
-    /// <summary>A configMap or secret a volume draws from: null when it is missing and optional, kube's "not found" failure when it is required.</summary>
-    private static async Task<T?> SourceAsync<T>(Task<T> read, string what, string name, bool optional)
+    /// <summary>
+    /// A configMap or secret a volume draws from: null when it is missing and optional, kube's "not
+    /// found" failure when it is required. What was read serves every pod of the namespace for a few
+    /// seconds (the kubelet's TTL cache), so that resyncs of many pods — each has the
+    /// <c>kube-root-ca.crt</c> ConfigMap in its token volume — do not each read it again.
+    /// </summary>
+    private async Task<T?> SourceAsync<T>(Func<Task<T>> read, string what, string ns, string name, bool optional)
         where T : class
     {
+        var key = $"{what}/{ns}/{name}";
+        var now = time.GetUtcNow();
+        if (_sources.TryGetValue(key, out var cached) && now < cached.Until && cached.Value is T hit)
+        {
+            return hit;
+        }
+
         try
         {
-            return await read;
+            var value = await read();
+            if (_sources.Count >= 1024)
+            {
+                foreach (var stale in _sources.Where(s => s.Value.Until <= now).Select(s => s.Key).ToList())
+                {
+                    _sources.TryRemove(stale, out _);
+                }
+            }
+
+            _sources[key] = (value, now + SourceTtl);
+            return value;
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
             return optional ? null : throw new VolumeSetupException($"{what} \"{name}\" not found", e);
         }
     }
+
+    private static readonly TimeSpan SourceTtl = TimeSpan.FromSeconds(5);
+    private readonly ConcurrentDictionary<string, (object Value, DateTimeOffset Until)> _sources = new(StringComparer.Ordinal);
 
     private static void Project(Dictionary<string, byte[]> data, IList<V1KeyToPath>? items, bool optional, int mode, Dictionary<string, FilePayload> payload, string missingKey)
     {

@@ -261,7 +261,11 @@ public sealed partial class Kubelet
     private async Task<bool> CreateSandboxAsync(V1Pod pod, PodRuntime runtime, PodState state, CancellationToken cancellationToken)
     {
         // A dead sandbox takes its containers with it: clear them away, then start over.
-        await RemovePodAsync(pod.Metadata.Uid, TimeSpan.FromSeconds(2), cancellationToken, keepCgroup: true);
+        if (runtime.Sandbox is not null || runtime.Containers.Count > 0)
+        {
+            await RemovePodAsync(pod.Metadata.Uid, TimeSpan.FromSeconds(2), cancellationToken, keepCgroup: true);
+        }
+
         var attempt = runtime.Sandbox is null ? 0u : runtime.Sandbox.Metadata.Attempt + 1;
         var config = RuntimeConfigs.Sandbox(pod, attempt, _options.PodLogDir, _options.ClusterDomain, _hostDns);
         Directory.CreateDirectory(config.LogDirectory);

@@ -71,9 +71,9 @@ public sealed class ServerSideApplyTests(ApiServerFixture server) : IClassFixtur
         var refused = await ApplyAsync(client, "ssa-conflict", Deployment("ssa-conflict", 3));
         Assert.True(refused.StatusCode == HttpStatusCode.Conflict, (await client.GetStringAsync($"{Deployments}/ssa-conflict")) + await refused.Content.ReadAsStringAsync());
         var status = await ApiServerFixture.ReadAsync(refused);
-        Assert.Equal("Apply failed with 1 conflict: conflict with \"scaler\" using apps/v1: .spec.replicas", status["message"]!.GetValue<string>());
+        Assert.Equal("Apply failed with 1 conflict: conflict with \"scaler\" with subresource \"scale\" using apps/v1: .spec.replicas", status["message"]!.GetValue<string>());
         var cause = status["details"]!["causes"]![0]!;
-        Assert.Equal(("FieldManagerConflict", ".spec.replicas", "conflict with \"scaler\" using apps/v1"), (cause["reason"]!.GetValue<string>(), cause["field"]!.GetValue<string>(), cause["message"]!.GetValue<string>()));
+        Assert.Equal(("FieldManagerConflict", ".spec.replicas", "conflict with \"scaler\" with subresource \"scale\" using apps/v1"), (cause["reason"]!.GetValue<string>(), cause["field"]!.GetValue<string>(), cause["message"]!.GetValue<string>()));
         Assert.Equal(5, (await ApiServerFixture.ReadAsync(await client.GetAsync($"{Deployments}/ssa-conflict")))["spec"]!["replicas"]!.GetValue<int>());
 
         // The same value is shared, not contested; force takes the field over.
@@ -84,7 +84,7 @@ public sealed class ServerSideApplyTests(ApiServerFixture server) : IClassFixtur
     }
 
     [Theory]
-    [InlineData("", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n", 400, "fieldManager is required for apply requests")]
+    [InlineData("", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n", 422, "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch")]
     [InlineData("?fieldManager=t", "apiVersion: v1\nkind: Deployment\nmetadata: {name: x}\n", 400, "the API version in the data (v1) does not match the expected API version (apps/v1)")]
     [InlineData("?fieldManager=t", "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: x}\n", 400, "the kind in the data (ReplicaSet) does not match the expected kind (Deployment)")]
     [InlineData("?fieldManager=t", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: [\n", 400, "yaml parse error")]
@@ -98,11 +98,12 @@ public sealed class ServerSideApplyTests(ApiServerFixture server) : IClassFixtur
     }
 
     [Fact]
-    public async Task ForceOnAnotherPatchType_IsABadRequest()
+    public async Task ForceOnAnotherPatchType_IsInvalidPatchOptions()
     {
         using var client = server.Client();
         var response = await client.PatchAsync($"{Deployments}/y?force=true", ApiServerFixture.Json("{}", "application/merge-patch+json"));
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Equal("PatchOptions.meta.k8s.io \"\" is invalid: force: Forbidden: may not be specified for non-apply patch", (await ApiServerFixture.ReadAsync(response))["message"]!.GetValue<string>());
     }
 
     [Fact]

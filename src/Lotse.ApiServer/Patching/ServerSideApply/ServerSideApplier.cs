@@ -36,10 +36,11 @@ public static partial class ServerSideApplier
 
         var result = live is null ? config : ApplyMerge.Merge(live, config, schema);
 
-        // Fields this manager applied before and no longer does go, unless someone else owns them (or something below them).
-        foreach (var path in (mine?.Fields.Members() ?? []).Where(p => !wanted.HasAtOrUnder(p)).OrderByDescending(p => p.Length))
+        // Fields this manager applied before and no longer does go, unless someone else owns them (or something
+        // below them), outermost first; the key fields of an item that stays stay with it.
+        foreach (var path in (mine?.Fields.Members() ?? []).Where(p => !wanted.HasAtOrUnder(p)).OrderBy(p => p.Length))
         {
-            if (!others.Any(o => o.Fields.HasAtOrUnder(path)))
+            if (!others.Any(o => o.Fields.HasAtOrUnder(path)) && !IsKeyField(path))
             {
                 FieldSet.RemoveFrom(result, path);
             }
@@ -69,6 +70,10 @@ public static partial class ServerSideApplier
         ManagedFieldsEntry.Write(result, CapUpdateManagers(others));
         return result;
     }
+
+    private static bool IsKeyField(string[] path) =>
+        path.Length >= 2 && path[^2].StartsWith("k:", StringComparison.Ordinal) && path[^1].StartsWith("f:", StringComparison.Ordinal)
+        && JsonNode.Parse(path[^2][2..]) is JsonObject key && key.ContainsKey(path[^1][2..]);
 
     /// <summary>Which fields a write through this resource and subresource owns.</summary>
     public static FieldScope ScopeOf(Registry.ResourceDefinition resource, string? subresource) =>

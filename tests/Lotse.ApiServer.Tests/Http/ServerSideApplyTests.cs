@@ -126,4 +126,81 @@ public sealed class ServerSideApplyTests(ApiServerFixture server) : IClassFixtur
         Assert.Equal("csharp", applied.Metadata.ManagedFields.Single().Manager);
         Assert.Equal(1, applied.Spec.Replicas);
     }
+
+    [Fact]
+    public async Task Create_RecordsTheCreatorsFields_AndAnApplyOfAnotherValueConflictsWithIt()
+    {
+        using var client = server.Client();
+        var body = Lotse.ApiServer.Http.YamlJson.Parse(Deployment("ssa-created", 2))!.ToJsonString();
+        var created = await client.PostAsync($"{Deployments}?fieldManager=kubectl-create", ApiServerFixture.Json(body));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var entry = Managers(await ApiServerFixture.ReadAsync(created)).Single()!;
+        Assert.Equal(("kubectl-create", "Update", "apps/v1"), (entry["manager"]!.GetValue<string>(), entry["operation"]!.GetValue<string>(), entry["apiVersion"]!.GetValue<string>()));
+        Assert.NotNull(entry["time"]);
+        Assert.NotNull(entry["fieldsV1"]!["f:spec"]!["f:replicas"]);
+        Assert.NotNull(entry["fieldsV1"]!["f:spec"]!["f:template"]!["f:spec"]!["f:containers"]!["k:{\"name\":\"web\"}"]!["f:image"]);
+        Assert.Null(entry["fieldsV1"]!["f:status"]);
+
+        var refused = await ApplyAsync(client, "ssa-created", Deployment("ssa-created", 3));
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Equal("Apply failed with 1 conflict: conflict with \"kubectl-create\" using apps/v1: .spec.replicas", (await ApiServerFixture.ReadAsync(refused))["message"]!.GetValue<string>());
+
+        // The same values are shared; the applier's entry comes first (kube sorts Apply before Update).
+        var shared = await ApiServerFixture.ReadAsync(await ApplyAsync(client, "ssa-created", Deployment("ssa-created", 2)));
+        Assert.Equal(["tester", "kubectl-create"], Managers(shared).Select(m => m!["manager"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task Updates_TakeTheFieldsTheyChange_ThenAnApplyConflictsWithTheEditor()
+    {
+        using var client = server.Client();
+        await ApplyAsync(client, "ssa-edited", Deployment("ssa-edited", 2));
+        var current = await ApiServerFixture.ReadAsync(await client.GetAsync($"{Deployments}/ssa-edited"));
+        current["spec"]!["replicas"] = 4;
+        var put = await client.PutAsync($"{Deployments}/ssa-edited?fieldManager=kubectl-edit", ApiServerFixture.Json(current.ToJsonString()));
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        var edited = await ApiServerFixture.ReadAsync(put);
+        var editor = Managers(edited).Single(m => m!["manager"]!.GetValue<string>() == "kubectl-edit")!;
+        Assert.Equal("""{"f:spec":{"f:replicas":{}}}""", editor["fieldsV1"]!.ToJsonString());
+        Assert.Null(Managers(edited).Single(m => m!["manager"]!.GetValue<string>() == "tester")!["fieldsV1"]!["f:spec"]!["f:replicas"]);
+
+        var refused = await ApplyAsync(client, "ssa-edited", Deployment("ssa-edited", 2));
+        Assert.Equal("Apply failed with 1 conflict: conflict with \"kubectl-edit\" using apps/v1: .spec.replicas", (await ApiServerFixture.ReadAsync(refused))["message"]!.GetValue<string>());
+
+        // A status write is its own entry, with its subresource.
+        var status = await client.PatchAsync($"{Deployments}/ssa-edited/status?fieldManager=kube-controller-manager", ApiServerFixture.Json("""{"status":{"observedGeneration":9}}""", "application/merge-patch+json"));
+        var controller = Managers(await ApiServerFixture.ReadAsync(status)).Single(m => m!["manager"]!.GetValue<string>() == "kube-controller-manager")!;
+        Assert.Equal(("status", """{"f:status":{"f:observedGeneration":{}}}"""), (controller["subresource"]!.GetValue<string>(), controller["fieldsV1"]!.ToJsonString()));
+    }
+
+    [Fact]
+    public async Task WithoutFieldManager_TheUserAgentsProgramNames_TheManager()
+    {
+        using var client = server.Client();
+        client.DefaultRequestHeaders.UserAgent.ParseAdd("kubectl/v1.33.0 (linux/amd64) kubernetes/abcdef");
+        var created = await client.PostAsync("/api/v1/namespaces/default/configmaps", ApiServerFixture.Json("""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"ua-manager"},"data":{"k":"v"}}"""));
+        var entry = Managers(await ApiServerFixture.ReadAsync(created)).Single()!;
+        Assert.Equal("kubectl", entry["manager"]!.GetValue<string>());
+        Assert.Equal("""{"f:data":{".":{},"f:k":{}}}""", entry["fieldsV1"]!.ToJsonString());
+    }
+
+    [Theory]
+    [InlineData("POST", "CreateOptions")]
+    [InlineData("PUT", "UpdateOptions")]
+    [InlineData("PATCH", "PatchOptions")]
+    public async Task AFieldManagerPast128Bytes_Is422_AndNothingIsWritten(string method, string options)
+    {
+        using var client = server.Client();
+        var name = "long-manager-" + method.ToLowerInvariant();
+        var url = method == "POST" ? "/api/v1/namespaces/default/configmaps" : $"/api/v1/namespaces/default/configmaps/{name}";
+        var body = $$"""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"{{name}}"},"data":{"k":"v"} }""";
+        using var request = new HttpRequestMessage(new HttpMethod(method), $"{url}?fieldManager={new string('m', 129)}")
+        {
+            Content = ApiServerFixture.Json(body, method == "PATCH" ? "application/merge-patch+json" : "application/json"),
+        };
+        var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Equal($"{options}.meta.k8s.io \"\" is invalid: fieldManager: Too long: may not be more than 128 bytes", (await ApiServerFixture.ReadAsync(response))["message"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/api/v1/namespaces/default/configmaps/{name}")).StatusCode);
+    }
 }

@@ -49,6 +49,16 @@ public static partial class ServerSideApplier
         var (changed, removed) = FieldSet.Compare(live, result, schema, scope);
         var changedPaths = changed.Members();
         var conflicts = others.SelectMany(o => changedPaths.Where(o.Fields.Has).Select(p => (Entry: o, Path: p))).ToList();
+        if (conflicts.Count > 0 && !force && manager == KubectlManager && live is not null
+            && AllowedByLastApplied(live, schema, scope) is { } allowed)
+        {
+            // kube's last-applied manager: kubectl's first server-side apply after client-side applies takes
+            // over, without conflicts, what the last-applied annotation says and nobody changed since.
+            var refused = conflicts.Where(c => !allowed.Has(c.Path)).ToList();
+            force = refused.Count == 0;
+            conflicts = force ? conflicts : refused;
+        }
+
         if (conflicts.Count > 0 && !force)
         {
             throw new ApplyConflictException([.. conflicts.Select(c => new FieldConflict(c.Entry.Manager, c.Entry.Operation, c.Entry.ApiVersion, c.Entry.Subresource, FieldSet.Print(c.Path)))]);
@@ -68,8 +78,80 @@ public static partial class ServerSideApplier
         var time = mine is not null && mine.ApiVersion == apiVersion && mine.Fields.SetEquals(wanted) ? mine.Time : now;
         others.Add(new ManagedFieldsEntry { Manager = manager, Operation = "Apply", ApiVersion = apiVersion, Time = time, Subresource = subresource, Fields = wanted });
         ManagedFieldsEntry.Write(result, CapUpdateManagers(others));
+        if (manager == KubectlManager)
+        {
+            SyncLastApplied(result, config);
+        }
+
         return result;
     }
+
+    /// <summary>kubectl's default manager for <c>apply --server-side</c>, which kube lets take over from client-side apply.</summary>
+    public const string KubectlManager = "kubectl";
+
+    public const string LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration";
+
+    /// <summary>The fields of the last-applied annotation whose live values are still what it says (null without one).</summary>
+    private static FieldSet? AllowedByLastApplied(JsonObject live, PatchSchema schema, FieldScope scope)
+    {
+        if (live["metadata"]?["annotations"]?[LastAppliedAnnotation] is not JsonValue text || !text.TryGetValue<string>(out var json) || json.Length == 0)
+        {
+            return null;
+        }
+
+        JsonObject lastApplied;
+        try
+        {
+            if (JsonNode.Parse(json) is not JsonObject parsed)
+            {
+                return null;
+            }
+
+            lastApplied = parsed;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+
+        var allowed = FieldSet.Of(lastApplied, schema, scope);
+        var (modified, _) = FieldSet.Compare(lastApplied, live, schema, scope);
+        allowed.DeleteAll(modified);
+        return allowed;
+    }
+
+    /// <summary>
+    /// kube's last-applied updater: when kubectl applies server-side an object that has the client-side
+    /// annotation, the annotation is rewritten to the configuration just applied, so a later client-side
+    /// apply does not undo it.
+    /// </summary>
+    private static void SyncLastApplied(JsonObject result, JsonObject config)
+    {
+        if (result["metadata"]?["annotations"] is not JsonObject annotations || !annotations.ContainsKey(LastAppliedAnnotation))
+        {
+            return;
+        }
+
+        var applied = (JsonObject)config.DeepClone();
+        if (applied["metadata"]?["annotations"] is JsonObject own)
+        {
+            own.Remove(LastAppliedAnnotation);
+            if (own.Count == 0)
+            {
+                ((JsonObject)applied["metadata"]!).Remove("annotations");
+            }
+        }
+
+        annotations[LastAppliedAnnotation] = Sorted(applied)!.ToJsonString(JsonDefaults.Options) + "\n";
+    }
+
+    /// <summary>Keys in order, as Go encodes a map.</summary>
+    private static JsonNode? Sorted(JsonNode? node) => node switch
+    {
+        JsonObject obj => new JsonObject(obj.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => KeyValuePair.Create(kv.Key, Sorted(kv.Value)))),
+        JsonArray array => new JsonArray([.. array.Select(Sorted)]),
+        _ => node?.DeepClone(),
+    };
 
     private static bool IsKeyField(string[] path) =>
         path.Length >= 2 && path[^2].StartsWith("k:", StringComparison.Ordinal) && path[^1].StartsWith("f:", StringComparison.Ordinal)

@@ -198,4 +198,31 @@ public sealed class ServerSideApplierTests
         var merged = ApplyMerge.Merge(Obj($$"""{"tags":{{live}} }"""), Obj($$"""{"tags":{{config}} }"""), Schema);
         Assert.Equal(expected, merged["spec"]!["tags"]!.ToJsonString(Relaxed));
     }
+
+    [Fact]
+    public void Apply_AsKubectl_AfterClientSideApply_TakesOverWhatTheLastAppliedAnnotationStillSays()
+    {
+        var created = JsonNode.Parse("""
+            {"apiVersion":"e.com/v1","kind":"Thing","metadata":{"name":"t","annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{\"apiVersion\":\"e.com/v1\",\"kind\":\"Thing\",\"metadata\":{\"annotations\":{},\"name\":\"t\"},\"spec\":{\"replicas\":1,\"tags\":[\"x\"]}}\n"}},
+             "spec":{"replicas":1,"tags":["x"]}}
+            """)!.AsObject();
+        ServerSideApplier.RecordUpdate(created, null, Schema, "kubectl-client-side-apply", "e.com/v1", null, Now, FieldScope.Main);
+
+        var applied = ServerSideApplier.Apply(created, Obj("""{"replicas":3,"tags":["x"]}"""), Schema, "kubectl", "e.com/v1", false, Now, FieldScope.Main);
+        Assert.Equal(3, applied["spec"]!["replicas"]!.GetValue<int>());
+        Assert.Null(Fields(applied, "kubectl-client-side-apply", "Update")["f:spec"]?["f:replicas"]);
+        Assert.Equal("""{"apiVersion":"e.com/v1","kind":"Thing","metadata":{"name":"t"},"spec":{"replicas":3,"tags":["x"]}}""" + "\n",
+            applied["metadata"]!["annotations"]!["kubectl.kubernetes.io/last-applied-configuration"]!.GetValue<string>());
+
+        // A field another writer changed since the client-side apply still conflicts, for kubectl too.
+        var scaled = (JsonObject)created.DeepClone();
+        scaled["spec"]!["replicas"] = 2;
+        ServerSideApplier.RecordUpdate(scaled, created, Schema, "scaler", "e.com/v1", null, Now, FieldScope.Main);
+        var conflict = Assert.Throws<ApplyConflictException>(() => ServerSideApplier.Apply(scaled, Obj("""{"replicas":3,"tags":["x","z"]}"""), Schema, "kubectl", "e.com/v1", false, Now, FieldScope.Main));
+        Assert.Equal("Apply failed with 1 conflict: conflict with \"scaler\" using e.com/v1: .spec.replicas", conflict.Message);
+
+        // Another manager name gets the conflicts kube gives it.
+        var other = Assert.Throws<ApplyConflictException>(() => ServerSideApplier.Apply(created, Obj("""{"replicas":3}"""), Schema, "other", "e.com/v1", false, Now, FieldScope.Main));
+        Assert.Equal("Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\" using e.com/v1: .spec.replicas", other.Message);
+    }
 }

@@ -64,7 +64,7 @@ public sealed partial class FieldSet
                 var obj = (JsonObject)value!;
                 if (element || obj.Count == 0)
                 {
-                    Insert([.. path]);
+                    Insert(path);
                 }
 
                 foreach (var (name, child) in obj)
@@ -78,14 +78,14 @@ public sealed partial class FieldSet
             case NodeShape.KeyedList:
                 if (element)
                 {
-                    Insert([.. path]);
+                    Insert(path);
                 }
 
                 var item = ItemField(field);
                 foreach (var child in ((JsonArray)value!).OfType<JsonObject>())
                 {
                     path.Add(ItemKey(field, child));
-                    Insert([.. path]);
+                    Insert(path);
                     Walk(child, item, path, element: false);
                     path.RemoveAt(path.Count - 1);
                 }
@@ -94,19 +94,19 @@ public sealed partial class FieldSet
             case NodeShape.SetList:
                 if (element)
                 {
-                    Insert([.. path]);
+                    Insert(path);
                 }
 
                 foreach (var member in (JsonArray)value!)
                 {
                     path.Add(MemberKey(member));
-                    Insert([.. path]);
+                    Insert(path);
                     path.RemoveAt(path.Count - 1);
                 }
 
                 break;
             default:
-                Insert([.. path]);
+                Insert(path);
                 break;
         }
     }
@@ -122,8 +122,13 @@ public sealed partial class FieldSet
         var removed = new FieldSet();
         var path = new List<string>();
         before ??= [];
-        foreach (var name in before.Select(kv => kv.Key).Union(after.Select(kv => kv.Key)).Where(n => Tracked(n, scope)).ToList())
+        foreach (var name in Names(before, after))
         {
+            if (!Tracked(name, scope))
+            {
+                continue;
+            }
+
             var had = before.TryGetPropertyValue(name, out var old);
             var has = after.TryGetPropertyValue(name, out var now);
             path.Add("f:" + name);
@@ -132,8 +137,13 @@ public sealed partial class FieldSet
                 var oldMeta = old as JsonObject ?? [];
                 var newMeta = now as JsonObject ?? [];
                 var meta = schema.Field("metadata").Schema;
-                foreach (var field in oldMeta.Select(kv => kv.Key).Union(newMeta.Select(kv => kv.Key)).Where(f => !UntrackedMetadata.Contains(f)).ToList())
+                foreach (var field in Names(oldMeta, newMeta))
                 {
+                    if (UntrackedMetadata.Contains(field))
+                    {
+                        continue;
+                    }
+
                     path.Add("f:" + field);
                     Diff(oldMeta[field], oldMeta.ContainsKey(field), newMeta[field], newMeta.ContainsKey(field), meta.Field(field), path, changed, removed);
                     path.RemoveAt(path.Count - 1);
@@ -160,7 +170,7 @@ public sealed partial class FieldSet
             {
                 if (!JsonNode.DeepEquals(old, now))
                 {
-                    changed.Insert([.. path]);
+                    changed.Insert(path);
                 }
 
                 return;
@@ -168,11 +178,11 @@ public sealed partial class FieldSet
         }
         else if (after != NodeShape.Absent)
         {
-            changed.Insert([.. path]);
+            changed.Insert(path);
         }
         else if (before != NodeShape.Absent)
         {
-            removed.Insert([.. path]);
+            removed.Insert(path);
         }
 
         var shape = after != NodeShape.Absent ? after : before;
@@ -181,7 +191,7 @@ public sealed partial class FieldSet
             case NodeShape.Map:
                 var oldMap = before == NodeShape.Map ? (JsonObject)old! : [];
                 var newMap = after == NodeShape.Map ? (JsonObject)now! : [];
-                foreach (var name in oldMap.Select(kv => kv.Key).Union(newMap.Select(kv => kv.Key)).ToList())
+                foreach (var name in Names(oldMap, newMap))
                 {
                     path.Add("f:" + name);
                     Diff(oldMap[name], oldMap.ContainsKey(name), newMap[name], newMap.ContainsKey(name), field.Schema.Field(name), path, changed, removed);
@@ -206,15 +216,36 @@ public sealed partial class FieldSet
                 var newMembers = (after == NodeShape.SetList ? (JsonArray)now! : []).Select(MemberKey).ToHashSet(StringComparer.Ordinal);
                 foreach (var member in newMembers.Where(m => !oldMembers.Contains(m)))
                 {
-                    changed.Insert([.. path, member]);
+                    path.Add(member);
+                    changed.Insert(path);
+                    path.RemoveAt(path.Count - 1);
                 }
 
                 foreach (var member in oldMembers.Where(m => !newMembers.Contains(m)))
                 {
-                    removed.Insert([.. path, member]);
+                    path.Add(member);
+                    removed.Insert(path);
+                    path.RemoveAt(path.Count - 1);
                 }
 
                 break;
+        }
+    }
+
+    /// <summary>The keys of both objects: the first's in order, then the second's it lacks.</summary>
+    private static IEnumerable<string> Names(JsonObject first, JsonObject second)
+    {
+        foreach (var (name, _) in first)
+        {
+            yield return name;
+        }
+
+        foreach (var (name, _) in second)
+        {
+            if (!first.ContainsKey(name))
+            {
+                yield return name;
+            }
         }
     }
 

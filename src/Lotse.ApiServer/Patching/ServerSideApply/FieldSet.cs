@@ -12,10 +12,59 @@ namespace Lotse.ApiServer.Patching.ServerSideApply;
 /// </summary>
 public sealed partial class FieldSet
 {
-    private readonly SortedDictionary<string, FieldSet> _children = new(StringComparer.Ordinal);
+    /// <summary>The children in ordinal order of their path elements (a sorted list: most nodes have a handful).</summary>
+    private readonly List<KeyValuePair<string, FieldSet>> _children = [];
 
     /// <summary>Whether the path that leads here is itself in the set.</summary>
     private bool _member;
+
+    private int IndexOf(string element)
+    {
+        int low = 0, high = _children.Count - 1;
+        while (low <= high)
+        {
+            var middle = (low + high) >>> 1;
+            var order = string.CompareOrdinal(_children[middle].Key, element);
+            if (order == 0)
+            {
+                return middle;
+            }
+
+            if (order < 0)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle - 1;
+            }
+        }
+
+        return ~low;
+    }
+
+    private FieldSet? Child(string element) => IndexOf(element) is var i and >= 0 ? _children[i].Value : null;
+
+    private FieldSet GetOrAddChild(string element)
+    {
+        var i = IndexOf(element);
+        if (i >= 0)
+        {
+            return _children[i].Value;
+        }
+
+        var child = new FieldSet();
+        _children.Insert(~i, KeyValuePair.Create(element, child));
+        return child;
+    }
+
+    private void RemoveChild(string element)
+    {
+        if (IndexOf(element) is var i and >= 0)
+        {
+            _children.RemoveAt(i);
+        }
+    }
 
     /// <summary>No member anywhere below.</summary>
     public bool IsEmpty => !_member && _children.Count == 0;
@@ -45,10 +94,11 @@ public sealed partial class FieldSet
 
     private FieldSet? Node(string[] path)
     {
-        var node = this;
+        FieldSet? node = this;
         foreach (var element in path)
         {
-            if (!node._children.TryGetValue(element, out node))
+            node = node.Child(element);
+            if (node is null)
             {
                 return null;
             }
@@ -63,27 +113,25 @@ public sealed partial class FieldSet
     /// <summary>Whether the path or anything below it is a member.</summary>
     public bool HasAtOrUnder(string[] path) => Node(path) is { } node && (node._member || node._children.Count > 0);
 
-    public void Insert(string[] path)
+    public void Insert(IReadOnlyList<string> path)
     {
         var node = this;
         foreach (var element in path)
         {
-            if (!node._children.TryGetValue(element, out var child))
-            {
-                node._children[element] = child = new FieldSet();
-            }
-
-            node = child;
+            node = node.GetOrAddChild(element);
         }
 
-        node._member = path.Length > 0;
+        node._member = path.Count > 0;
     }
 
+    /// <summary>Adds every member of <paramref name="other"/> (a union, walking both trees).</summary>
     public void InsertAll(FieldSet other)
     {
-        foreach (var path in other.Members())
+        foreach (var (element, theirs) in other._children)
         {
-            Insert(path);
+            var mine = GetOrAddChild(element);
+            mine._member |= theirs._member;
+            mine.InsertAll(theirs);
         }
     }
 
@@ -96,33 +144,48 @@ public sealed partial class FieldSet
         {
             _member = false;
         }
-        else if (_children.TryGetValue(path[depth], out var child) && child.Delete(path, depth + 1))
+        else if (Child(path[depth]) is { } child && child.Delete(path, depth + 1))
         {
-            _children.Remove(path[depth]);
+            RemoveChild(path[depth]);
         }
 
         return IsEmpty;
     }
 
+    /// <summary>Takes every member of <paramref name="other"/> out (a difference, walking both trees).</summary>
     public void DeleteAll(FieldSet other)
     {
-        foreach (var path in other.Members())
+        foreach (var (element, theirs) in other._children)
         {
-            Delete(path);
+            if (Child(element) is not { } mine)
+            {
+                continue;
+            }
+
+            if (theirs._member)
+            {
+                mine._member = false;
+            }
+
+            mine.DeleteAll(theirs);
+            if (mine.IsEmpty)
+            {
+                RemoveChild(element);
+            }
         }
     }
 
     /// <summary>The same members (what decides whether a manager's entry changed).</summary>
     public bool SetEquals(FieldSet other) =>
         _member == other._member && _children.Count == other._children.Count
-        && _children.All(c => other._children.TryGetValue(c.Key, out var o) && c.Value.SetEquals(o));
+        && _children.Select((c, i) => c.Key == other._children[i].Key && c.Value.SetEquals(other._children[i].Value)).All(same => same);
 
     public FieldSet Clone()
     {
         var copy = new FieldSet { _member = _member };
         foreach (var (element, child) in _children)
         {
-            copy._children[element] = child.Clone();
+            copy._children.Add(KeyValuePair.Create(element, child.Clone()));
         }
 
         return copy;
@@ -166,11 +229,10 @@ public sealed partial class FieldSet
                 continue;
             }
 
-            var child = new FieldSet();
+            var child = node.GetOrAddChild(element);
             var inner = value as JsonObject ?? [];
             child._member = inner.Count == 0 || inner.ContainsKey(".");
             Read(child, inner);
-            node._children[element] = child;
         }
     }
 }

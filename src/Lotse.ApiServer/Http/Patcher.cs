@@ -83,13 +83,15 @@ public sealed class Patcher
             errors.Add(FieldError.TooLong(FieldPath.Root("fieldManager"), MaxFieldManagerLength));
         }
 
-        var runes = manager.EnumerateRunes().ToList();
-        for (var i = 0; i < runes.Count; i++)
+        var offset = 0; // Go ranges over a string by byte offset
+        foreach (var rune in manager.EnumerateRunes())
         {
-            if (!IsPrintable(runes[i]))
+            if (!IsPrintable(rune))
             {
-                errors.Add(FieldError.Invalid(FieldPath.Root("fieldManager").Index(i), manager, "all characters must be printable"));
+                errors.Add(FieldError.Invalid(FieldPath.Root("fieldManager").Index(offset), manager, "all characters must be printable"));
             }
+
+            offset += rune.Utf8SequenceLength;
         }
 
         if (errors.Count > 0)

@@ -203,4 +203,13 @@ public sealed class ServerSideApplyTests(ApiServerFixture server) : IClassFixtur
         Assert.Equal($"{options}.meta.k8s.io \"\" is invalid: fieldManager: Too long: may not be more than 128 bytes", (await ApiServerFixture.ReadAsync(response))["message"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/api/v1/namespaces/default/configmaps/{name}")).StatusCode);
     }
+
+    [Fact]
+    public async Task AnUnprintableFieldManager_Is422_AtItsByteOffset()
+    {
+        using var client = server.Client();
+        var response = await client.PostAsync("/api/v1/namespaces/default/configmaps?fieldManager=%C3%A9%09x", ApiServerFixture.Json("""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"tab-manager"}}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Equal("CreateOptions.meta.k8s.io \"\" is invalid: fieldManager[2]: Invalid value: \"\u00e9\\tx\": all characters must be printable", (await ApiServerFixture.ReadAsync(response))["message"]!.GetValue<string>());
+    }
 }

@@ -5,7 +5,8 @@ namespace Lotse.E2E.Tests;
 /// <summary>
 /// CustomResourceDefinitions with the real kubectl (1.27 and 1.33): applied and established, objects
 /// created, printed with their columns, explained from the schema, refused in kube's words when they
-/// break it, scaled, and deleted with their definition.
+/// break it, scaled, and deleted with their definition; list types (map lists shared by two
+/// server-side appliers, duplicates refused, bad list types refused in the definition).
 /// </summary>
 public sealed class KubectlCrdTests(KubectlFixture fixture) : IClassFixture<KubectlFixture>
 {
@@ -133,5 +134,74 @@ public sealed class KubectlCrdTests(KubectlFixture fixture) : IClassFixture<Kube
         Assert.Contains("compilation failed: ERROR: <input>:1:5: undefined field 'replicaz'", broken.Stderr, StringComparison.Ordinal);
 
         Ok(await kubectl.RunAsync("delete", "crd", $"widgets.{Group}", "--timeout=30s"));
+    }
+
+    private static string ListDefinition(string group, string listType = "map") => $$"""
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata: {name: gateways.{{group}}}
+        spec:
+          group: {{group}}
+          scope: Namespaced
+          names: {plural: gateways, singular: gateway, kind: Gateway}
+          versions:
+          - name: v1
+            served: true
+            storage: true
+            schema:
+              openAPIV3Schema:
+                type: object
+                properties:
+                  spec:
+                    type: object
+                    properties:
+                      routes:
+                        type: array
+                        x-kubernetes-list-type: {{listType}}
+                        x-kubernetes-list-map-keys: [name]
+                        items:
+                          type: object
+                          required: [name]
+                          properties:
+                            name: {type: string}
+                            weight: {type: integer}
+        """;
+
+    private static string Gateway(string group, string route, int weight) =>
+        $"apiVersion: {group}/v1\nkind: Gateway\nmetadata: {{name: gw}}\nspec:\n  routes: [{{name: {route}, weight: {weight}}}]\n";
+
+    [KubectlTheory]
+    [InlineData("1.27")]
+    [InlineData("1.33")]
+    public async Task MapList_TwoFieldManagersApplyingServerSide_KeepBothItems(string version)
+    {
+        var kubectl = fixture.Kubectl(version);
+        var group = $"lists{version.Replace(".", string.Empty, StringComparison.Ordinal)}.example.com";
+        Ok(await kubectl.RunWithInputAsync(ListDefinition(group), "apply", "-f", "-"));
+        Ok(await kubectl.RunAsync("wait", "--for", "condition=established", "--timeout=30s", $"crd/gateways.{group}"));
+
+        Ok(await kubectl.RunWithInputAsync(Gateway(group, "a", 1), "apply", "--server-side", "--field-manager=team-a", "-f", "-"));
+        Ok(await kubectl.RunWithInputAsync(Gateway(group, "b", 2), "apply", "--server-side", "--field-manager=team-b", "-f", "-"));
+        var routes = await kubectl.RunAsync("get", $"gateways.{group}", "gw", "-o", "jsonpath={.spec.routes[*].name}");
+        Ok(routes);
+        Assert.Equal("a b", routes.Stdout);
+
+        var refused = await kubectl.RunWithInputAsync(Gateway(group, "a", 5), "apply", "--server-side", "--field-manager=team-b", "-f", "-");
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("Apply failed with 1 conflict: conflict with \"team-a\": .spec.routes[name=\"a\"].weight", refused.Stderr, StringComparison.Ordinal);
+
+        // team-a stops applying its item: only that item goes.
+        Ok(await kubectl.RunWithInputAsync($"apiVersion: {group}/v1\nkind: Gateway\nmetadata: {{name: gw}}\nspec: {{routes: []}}\n", "apply", "--server-side", "--field-manager=team-a", "-f", "-"));
+        Assert.Equal("b", (await kubectl.RunAsync("get", $"gateways.{group}", "gw", "-o", "jsonpath={.spec.routes[*].name}")).Stdout);
+
+        var duplicate = await kubectl.RunWithInputAsync(
+            $"apiVersion: {group}/v1\nkind: Gateway\nmetadata: {{name: dup}}\nspec:\n  routes: [{{name: x}}, {{name: x, weight: 2}}]\n", "create", "-f", "-");
+        Assert.NotEqual(0, duplicate.ExitCode);
+        Assert.Contains("The Gateway \"dup\" is invalid: spec.routes[1]: Duplicate value: map[string]interface {}{\"name\":\"x\"}", duplicate.Stderr, StringComparison.Ordinal);
+
+        var badDefinition = await kubectl.RunWithInputAsync(ListDefinition("bad" + group, listType: "bag"), "apply", "-f", "-");
+        Assert.NotEqual(0, badDefinition.ExitCode);
+        Assert.Contains("spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[routes].x-kubernetes-list-type: Unsupported value: \"bag\": supported values: \"atomic\", \"set\", \"map\"", badDefinition.Stderr, StringComparison.Ordinal);
+        Ok(await kubectl.RunAsync("delete", "crd", $"gateways.{group}", "--timeout=30s"));
     }
 }

@@ -49,7 +49,9 @@ public sealed class CustomResourceDefinitionStrategy : ResourceStrategy
         Default(Obj(spec, "conversion"), "strategy", "None");
     }
 
-    public override void Validate(JsonObject obj, List<FieldError> errors)
+    public override void Validate(JsonObject obj, List<FieldError> errors) => Validate(obj, null, errors);
+
+    private static void Validate(JsonObject obj, JsonObject? old, List<FieldError> errors)
     {
         var spec = obj["spec"] as JsonObject;
         var path = FieldPath.Root("spec");
@@ -117,6 +119,12 @@ public sealed class CustomResourceDefinitionStrategy : ResourceStrategy
             }
 
             StructuralSchema.CheckStructural(schema, versionPath.Child("schema").Child("openAPIV3Schema"), errors);
+
+            // kube ratchets two list-type rules: an update need not meet them if the stored definition did not.
+            var stored = (old?["spec"]?["versions"] as JsonArray ?? []).OfType<JsonObject>()
+                .Select(v => v["schema"]?["openAPIV3Schema"] as JsonObject).OfType<JsonObject>().Select(ListTypes.Ratcheted).ToList();
+            ListTypes.CheckSchema(schema, versionPath.Child("schema").Child("openAPIV3Schema"), errors,
+                requireAtomicSetItems: !stored.Any(s => s.NonAtomicSetItems), requireMapKeysSet: !stored.Any(s => s.MapKeysSet));
         }
 
         Cel.CelRules.CheckDefinition(versions, errors);
@@ -124,7 +132,7 @@ public sealed class CustomResourceDefinitionStrategy : ResourceStrategy
 
     public override void ValidateUpdate(JsonObject obj, JsonObject old, List<FieldError> errors)
     {
-        Validate(obj, errors);
+        Validate(obj, old, errors);
         if (Str(obj["spec"] as JsonObject, "scope") is { } scope && Str(old["spec"] as JsonObject, "scope") is { } before && scope != before)
         {
             errors.Add(FieldError.Invalid(FieldPath.Root("spec").Child("scope"), scope, "field is immutable"));

@@ -27,6 +27,7 @@ public sealed class CustomResourceStrategy(JsonObject? schema) : ResourceStrateg
         if (schema is not null)
         {
             StructuralSchema.Validate(schema, obj, FieldPath.Root(string.Empty), errors);
+            ListTypes.ValidateUniqueness(schema, obj, errors);
         }
 
         CelRules.Validate(_rules.Value, obj, null, errors);

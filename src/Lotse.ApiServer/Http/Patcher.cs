@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Lotse.ApiServer.Apiextensions;
 using Lotse.ApiServer.Errors;
 using Lotse.ApiServer.Patching;
 using Lotse.ApiServer.Patching.ServerSideApply;
@@ -33,63 +34,106 @@ public sealed class Patcher
 
     public static async Task<Patcher> ReadAsync(HttpRequest request, ResourceDefinition resource, CancellationToken cancellationToken)
     {
+        // kube serves strategic merge patch for the kinds compiled into it, never for custom resources.
+        var custom = !BuiltInPatchSchemas.IsBuiltInGroup(resource.Group);
+        var accepted = custom
+            ? "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
+            : "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml";
         var type = RequestBody.MediaType(request);
-        if (type is "application/apply-patch+cbor")
+        if (type is not ("application/json-patch+json" or "application/merge-patch+json" or "application/strategic-merge-patch+json" or PatchTypes.ApplyPatchYaml)
+            || (custom && type == "application/strategic-merge-patch+json"))
         {
-            throw StatusException.UnsupportedMediaType("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json");
-        }
-
-        if (type is not ("application/json-patch+json" or "application/merge-patch+json" or "application/strategic-merge-patch+json" or PatchTypes.ApplyPatchYaml))
-        {
-            throw StatusException.UnsupportedMediaType($"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got \"{type}\")");
+            throw StatusException.UnsupportedMediaType($"the body of the request was in an unknown format - accepted media types include: {accepted}");
         }
 
         var apply = type == PatchTypes.ApplyPatchYaml;
         var force = request.Query["force"].ToString();
-        if (force.Length > 0 && !apply)
+        var errors = new List<FieldError>();
+        if (!apply && request.Query.ContainsKey("force"))
         {
-            throw StatusException.BadRequest("force is not allowed for non-apply patches");
+            errors.Add(FieldError.Forbidden(FieldPath.Root("force"), "may not be specified for non-apply patch"));
+        }
+        else if (apply && request.Query["fieldManager"].ToString().Length == 0)
+        {
+            errors.Add(FieldError.Required(FieldPath.Root("fieldManager"), "is required for apply patch"));
         }
 
-        var manager = FieldManager(request);
-        if (apply && request.Query["fieldManager"].ToString().Length == 0)
-        {
-            throw StatusException.BadRequest("fieldManager is required for apply requests");
-        }
-
+        var manager = FieldManager(request, "PatchOptions", errors);
         var bytes = await RequestBody.ReadBytesAsync(request, cancellationToken);
         var patch = RequestBody.Parse(bytes, json: !apply) ?? throw StatusException.BadRequest("the patch is null");
-        if (type == "application/strategic-merge-patch+json" && resource.Group.Length > 0 && !IsBuiltInGroup(resource.Group))
-        {
-            throw StatusException.UnsupportedMediaType("strategic merge patch is not supported for custom resources; use a JSON merge patch");
-        }
-
         if (apply)
         {
             CheckApplied(patch, resource);
         }
 
-        return new Patcher(type, patch, PatchSchema.For(resource.Group, resource.Kind)) { Manager = manager, Force = force == "true" };
+        return new Patcher(type, patch, CustomResourcePatchSchema.For(resource)) { Manager = manager, Force = force == "true" };
     }
 
-    /// <summary>The writer's name: <c>fieldManager</c> (at most 128 printable characters), else the program name in the User-Agent.</summary>
-    public static string FieldManager(HttpRequest request)
+    /// <summary>
+    /// The writer's name (kube's managerOrUserAgent): the <c>fieldManager</c> parameter — at most 128 bytes,
+    /// all printable, else a 422 on the request's options kind — or the User-Agent up to its first <c>/</c>,
+    /// without unprintable characters and cut at 128 bytes.
+    /// </summary>
+    public static string FieldManager(HttpRequest request, string optionsKind, List<FieldError>? errors = null)
     {
+        errors ??= [];
         var manager = request.Query["fieldManager"].ToString();
-        if (manager.Length > 0)
+        if (System.Text.Encoding.UTF8.GetByteCount(manager) > MaxFieldManagerLength)
         {
-            if (manager.Length > 128 || manager.Any(char.IsControl))
+            errors.Add(FieldError.TooLong(FieldPath.Root("fieldManager"), MaxFieldManagerLength));
+        }
+
+        var offset = 0; // Go ranges over a string by byte offset
+        foreach (var rune in manager.EnumerateRunes())
+        {
+            if (!IsPrintable(rune))
             {
-                throw StatusException.BadRequest($"fieldManager: Invalid value: \"{manager}\": must be no more than 128 characters and printable");
+                errors.Add(FieldError.Invalid(FieldPath.Root("fieldManager").Index(offset), manager, "all characters must be printable"));
             }
 
+            offset += rune.Utf8SequenceLength;
+        }
+
+        if (errors.Count > 0)
+        {
+            throw StatusException.Invalid("meta.k8s.io", optionsKind, string.Empty, errors);
+        }
+
+        if (manager.Length > 0)
+        {
             return manager;
         }
 
         var agent = request.Headers.UserAgent.ToString();
-        var slash = agent.IndexOf('/', StringComparison.Ordinal);
-        return slash > 0 ? agent[..slash] : agent.Length > 0 ? agent : "unknown";
+        var program = agent.Split('/')[0];
+        var name = new System.Text.StringBuilder();
+        var bytes = 0;
+        foreach (var rune in program.EnumerateRunes().Where(IsPrintable))
+        {
+            if (bytes + rune.Utf8SequenceLength > MaxFieldManagerLength)
+            {
+                break;
+            }
+
+            name.Append(rune.ToString());
+            bytes += rune.Utf8SequenceLength;
+        }
+
+        return name.ToString();
     }
+
+    /// <summary>kube's FieldManagerMaxLength.</summary>
+    public const int MaxFieldManagerLength = 128;
+
+    /// <summary>Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space.</summary>
+    private static bool IsPrintable(System.Text.Rune rune) => rune.Value == ' ' || System.Text.Rune.GetUnicodeCategory(rune) switch
+    {
+        System.Globalization.UnicodeCategory.Control or System.Globalization.UnicodeCategory.Format or System.Globalization.UnicodeCategory.Surrogate
+            or System.Globalization.UnicodeCategory.PrivateUse or System.Globalization.UnicodeCategory.OtherNotAssigned
+            or System.Globalization.UnicodeCategory.SpaceSeparator or System.Globalization.UnicodeCategory.LineSeparator
+            or System.Globalization.UnicodeCategory.ParagraphSeparator => false,
+        _ => true,
+    };
 
     /// <summary>An applied configuration names the kind and version of the URL (kube refuses others before anything is written).</summary>
     private static void CheckApplied(JsonNode patch, ResourceDefinition resource)
@@ -117,18 +161,15 @@ public sealed class Patcher
         }
     }
 
-    private static bool IsBuiltInGroup(string group) => group is "apps" or "batch" or "autoscaling" or "policy" or "coordination.k8s.io" or "discovery.k8s.io"
-        or "events.k8s.io" or "networking.k8s.io" or "rbac.authorization.k8s.io" or "scheduling.k8s.io" or "storage.k8s.io";
-
     /// <summary>
     /// A server-side apply of the configuration onto the object as it is now (or onto nothing: the
     /// apply creates it); conflicts with other managers are a 409 with kube's causes.
     /// </summary>
-    public JsonObject ApplyConfiguration(CachedObject? current, ResourceDefinition resource, string now)
+    public JsonObject ApplyConfiguration(CachedObject? current, ResourceDefinition resource, string? subresource, string now)
     {
         try
         {
-            var result = ServerSideApplier.Apply(current?.CloneObject(), (JsonObject)_patch, _schema, Manager, resource.GroupVersion, Force, now);
+            var result = ServerSideApplier.Apply(current?.CloneObject(), (JsonObject)_patch, _schema, Manager, resource.GroupVersion, Force, now, ServerSideApplier.ScopeOf(resource, subresource), subresource);
             if (((JsonObject)_patch)["metadata"]?["resourceVersion"] is null)
             {
                 ObjectStore.Metadata(result).Remove("resourceVersion");
@@ -138,7 +179,7 @@ public sealed class Patcher
         }
         catch (ApplyConflictException ex)
         {
-            throw StatusException.ApplyConflict(ex.Message, ex.Conflicts.Select(c => (c.Field, $"conflict with \"{c.Manager}\" using {c.ApiVersion}")));
+            throw StatusException.ApplyConflict(ex.Message, ex.Conflicts.Select(c => (c.Field, $"conflict with {c.Who}")));
         }
         catch (PatchException ex)
         {

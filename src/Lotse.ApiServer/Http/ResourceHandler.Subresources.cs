@@ -185,16 +185,20 @@ public sealed partial class ResourceHandler
         var request = context.Request;
         var options = WriteOptionsOf(request);
         Patcher? patcher = null;
+        string manager;
         JsonObject? body = null;
         if (request.Method == "PATCH")
         {
             patcher = await Patcher.ReadAsync(request, ScaleResource, ct);
+            manager = patcher.Manager;
         }
         else
         {
+            manager = Patcher.FieldManager(request, "UpdateOptions");
             body = await RequestBody.ReadObjectAsync(request, ct);
         }
 
+        options = options with { RecordFields = Recorder(scope, manager) };
         var parent = scope with { Subresource = null };
         var (updated, _) = await objects.UpdateAsync(parent, current =>
         {
@@ -221,7 +225,7 @@ public sealed partial class ResourceHandler
 
             spec["replicas"] = count;
             ObjectStore.Metadata(next)["resourceVersion"] = pinned;
-            return Recorded(next, current, scope, Patcher.FieldManager(context.Request));
+            return next;
         }, options, ct);
         await ResponseWriter.WriteJsonAsync(context.Response, 200, Scale(scope.Resource, updated), ct);
     }

@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
+using Lotse.ApiServer.Apiextensions;
 using Lotse.ApiServer.Errors;
+using Lotse.ApiServer.Patching.ServerSideApply;
 using Lotse.ApiServer.Storage;
 using Lotse.ApiServer.WatchCache;
 using Microsoft.AspNetCore.Http;
@@ -13,6 +15,7 @@ public sealed partial class ResourceHandler
         var request = context.Request;
         var format = Format(request, list: false);
         var options = WriteOptionsOf(request);
+        options = options with { RecordFields = Recorder(scope, Patcher.FieldManager(request, "CreateOptions")) };
         var body = await RequestBody.ReadObjectAsync(request, ct);
         FieldValidation.Apply(context, scope.Resource, body, FieldValidation.ModeOf(request));
         var created = await objects.CreateAsync(StorageScope(scope), ToStorage(scope, body), options, ct);
@@ -24,14 +27,14 @@ public sealed partial class ResourceHandler
         var request = context.Request;
         var format = Format(request, list: false);
         var options = WriteOptionsOf(request);
+        options = options with { RecordFields = Recorder(scope, Patcher.FieldManager(request, "UpdateOptions")) };
         var body = await RequestBody.ReadObjectAsync(request, ct);
         if (scope.Subresource is null)
         {
             FieldValidation.Apply(context, scope.Resource, body, FieldValidation.ModeOf(request));
         }
 
-        var manager = Patcher.FieldManager(request);
-        var (updated, created) = await objects.UpdateAsync(StorageScope(scope), current => ToStorage(scope, Recorded((JsonObject)body.DeepClone(), current is null ? null : scope.Resource.Present(current), scope, manager)), options, ct);
+        var (updated, created) = await objects.UpdateAsync(StorageScope(scope), current => ToStorage(scope, (JsonObject)body.DeepClone()), options, ct);
         await writer.WriteObjectAsync(context.Response, created ? 201 : 200, scope.Resource, updated, format, request.Query["includeObject"], ct);
     }
 
@@ -41,6 +44,11 @@ public sealed partial class ResourceHandler
         var format = Format(request, list: false);
         var options = WriteOptionsOf(request);
         var patcher = await Patcher.ReadAsync(request, scope.Resource, ct);
+        if (!patcher.IsApply)
+        {
+            options = options with { RecordFields = Recorder(scope, patcher.Manager) };
+        }
+
         var mode = FieldValidation.ModeOf(request);
         var (updated, created) = await objects.UpdateAsync(StorageScope(scope), stored =>
         {
@@ -48,7 +56,7 @@ public sealed partial class ResourceHandler
             var current = stored is null ? null : scope.Resource.Present(stored);
             if (patcher.IsApply)
             {
-                var applied = patcher.ApplyConfiguration(current, scope.Resource, Timestamp());
+                var applied = patcher.ApplyConfiguration(current, scope.Resource, scope.Subresource, Timestamp());
                 FieldValidation.Apply(context, scope.Resource, applied, mode, current?.Object);
                 return ToStorage(scope, applied);
             }
@@ -59,7 +67,7 @@ public sealed partial class ResourceHandler
                 FieldValidation.Apply(context, scope.Resource, patched, mode, current.Object);
             }
 
-            return ToStorage(scope, Recorded(patched, current, scope, patcher.Manager));
+            return ToStorage(scope, patched);
         }, options, ct, createIfMissing: patcher.IsApply && scope.Subresource is null);
         await writer.WriteObjectAsync(context.Response, created ? 201 : 200, scope.Resource, updated, format, request.Query["includeObject"], ct);
     }
@@ -70,11 +78,22 @@ public sealed partial class ResourceHandler
 
     private static JsonObject ToStorage(RequestScope scope, JsonObject obj) => scope.Resource.Conversion?.ToStorage(obj) ?? obj;
 
-    /// <summary>An ordinary write recorded in the managed fields of an object that has them (once applied server-side).</summary>
-    private JsonObject Recorded(JsonObject next, CachedObject? current, RequestScope scope, string manager)
+    /// <summary>
+    /// How an ordinary write (create, update, non-apply patch, a subresource's write) is recorded in the
+    /// managed fields: as an Update of <paramref name="manager"/> through the request's version and
+    /// subresource, once the store has the object as it will be written.
+    /// </summary>
+    internal Action<JsonObject, JsonObject?> Recorder(RequestScope scope, string manager)
     {
-        Patching.ServerSideApply.ServerSideApplier.RecordUpdate(next, current?.Object, Patching.PatchSchema.For(scope.Resource.Group, scope.Resource.Kind), manager, scope.Resource.GroupVersion, scope.Subresource, Timestamp());
-        return next;
+        var resource = scope.Resource;
+        var schema = CustomResourcePatchSchema.For(resource);
+        var fields = ServerSideApplier.ScopeOf(resource, scope.Subresource);
+        var now = Timestamp();
+
+        // kube compares a create with the kind's empty object: a built-in kind's spec and status are structs
+        // that always exist; a custom resource's empty object has nothing, so its spec is added too.
+        var empty = resource.Schema is null ? new JsonObject { ["spec"] = new JsonObject(), ["status"] = new JsonObject() } : null;
+        return (updated, old) => ServerSideApplier.RecordUpdate(updated, old, schema, manager, resource.GroupVersion, scope.Subresource, now, fields, empty);
     }
 
     private async Task DeleteAsync(HttpContext context, RequestScope scope, CancellationToken ct)

@@ -11,7 +11,8 @@ namespace Lotse.ApiServer.Patching;
 /// </summary>
 internal static class BuiltInPatchSchemas
 {
-    private static readonly PatchSchema ObjectMeta = Fields(Set("finalizers"), MergeBy("ownerReferences", "uid"));
+    /// <summary>ObjectMeta's tags, which every kind (custom resources too) embeds as <c>metadata</c>.</summary>
+    internal static readonly PatchSchema ObjectMeta = Fields(Set("finalizers"), MergeBy("ownerReferences", "uid"));
 
     // Container and EphemeralContainerCommon carry the same tags.
     private static readonly PatchSchema Container = Fields(
@@ -96,6 +97,9 @@ internal static class BuiltInPatchSchemas
     ], StringComparer.Ordinal);
 
     private static readonly PatchSchema MetadataOnly = Kind();
+
+    /// <summary>Whether a group's kinds are compiled into kube-apiserver (custom resources' groups are not).</summary>
+    public static bool IsBuiltInGroup(string group) => BuiltInGroups.Contains(group);
 
     public static PatchSchema For(string group, string kind) =>
         Kinds.TryGetValue((group, kind), out var schema) ? schema

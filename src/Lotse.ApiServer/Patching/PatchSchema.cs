@@ -11,19 +11,31 @@ public sealed class PatchSchema
 {
     private readonly FrozenDictionary<string, PatchField> _fields;
 
-    internal PatchSchema(IEnumerable<KeyValuePair<string, PatchField>> fields) =>
+    internal PatchSchema(IEnumerable<KeyValuePair<string, PatchField>> fields, PatchField? elements = null)
+    {
         _fields = fields.ToFrozenDictionary(StringComparer.Ordinal);
+        Elements = elements;
+    }
 
     /// <summary>No metadata at all: every map merges and every list is replaced.</summary>
     public static PatchSchema Empty { get; } = new([]);
 
-    public bool IsEmpty => _fields.Count == 0;
+    public bool IsEmpty => _fields.Count == 0 && Elements is null;
 
     /// <summary>The fields this schema names.</summary>
     public IEnumerable<string> FieldNames => _fields.Keys;
 
-    /// <summary>The metadata of a direct child field (<see cref="PatchField.Untagged"/> when not named).</summary>
-    public PatchField Field(string name) => _fields.GetValueOrDefault(name, PatchField.Untagged);
+    /// <summary>
+    /// For a map whose keys are data, not field names (a custom resource's <c>additionalProperties</c>, or the
+    /// unknown fields it preserves): the metadata of every value. Null for structs.
+    /// </summary>
+    public PatchField? Elements { get; }
+
+    /// <summary>The metadata of a direct child field (the element metadata, else <see cref="PatchField.Untagged"/>, when not named).</summary>
+    public PatchField Field(string name) => _fields.GetValueOrDefault(name) ?? Elements ?? PatchField.Untagged;
+
+    /// <summary>Whether a child is a map element (its key is data) rather than a named field.</summary>
+    public bool IsElement(string name) => Elements is not null && !_fields.ContainsKey(name);
 
     /// <summary>
     /// The metadata at a dotted path of field names, list items skipped — <c>spec.template.spec.containers.env</c>

@@ -70,6 +70,7 @@ public sealed partial class ObjectStore
 
         resource.Strategy.PrepareForCreate(obj);
         resource.Strategy.ApplyDefaults(obj);
+        options.RecordFields?.Invoke(obj, null);
         var errors = new List<FieldError>();
         ValidateMeta(resource, metadata, errors);
         resource.Strategy.Validate(obj, errors);

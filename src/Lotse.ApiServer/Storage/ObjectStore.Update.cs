@@ -44,7 +44,7 @@ public sealed partial class ObjectStore
                 throw StatusException.Conflict(resource.GroupResource, scope.Name!);
             }
 
-            PrepareUpdate(scope, updated, current.Object);
+            PrepareUpdate(scope, updated, current.Object, options);
             Metadata(updated).Remove("resourceVersion");
             var before = current.CloneObject();
             Metadata(before).Remove("resourceVersion");
@@ -117,7 +117,7 @@ public sealed partial class ObjectStore
     }
 
     /// <summary>The rules every update shares, then the strategy's (kubernetes' BeforeUpdate).</summary>
-    private static void PrepareUpdate(RequestScope scope, JsonObject updated, JsonObject old)
+    private static void PrepareUpdate(RequestScope scope, JsonObject updated, JsonObject old, WriteOptions options)
     {
         var resource = scope.Resource;
         CheckTypeMeta(resource, updated);
@@ -244,6 +244,7 @@ public sealed partial class ObjectStore
             resource.Strategy.ValidateUpdate(updated, old, errors);
         }
 
+        options.RecordFields?.Invoke(updated, old);
         ThrowIfInvalid(resource, updated, errors);
     }
 

@@ -1,184 +1,209 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Lotse.ApiServer.Patching.ServerSideApply;
 
 /// <summary>
-/// A set of field paths in Kubernetes' <c>FieldsV1</c> form: a tree whose keys are path elements —
-/// <c>f:name</c> a field, <c>k:{"name":"web"}</c> the item of a keyed list, <c>v:"x"</c> a member of a set
-/// list, <c>.</c> the item itself — and whose leaves are empty objects. Which lists are keyed or sets
-/// comes from the kind's strategic-merge metadata (the merge keys kube's schemas also name as list
-/// map keys); other lists are atomic, owned whole.
+/// A set of field paths in Kubernetes' <c>FieldsV1</c> form (structured-merge-diff's fieldpath.Set): a tree
+/// whose keys are path elements — <c>f:name</c> a field, <c>k:{"name":"web"}</c> the item of a keyed list,
+/// <c>v:"x"</c> a member of a set list — where a node is either a member of the set, or only on the way to
+/// members, or both (then its JSON holds <c>.</c>). Which lists are keyed or sets comes from the kind's
+/// <see cref="PatchSchema"/>: merge keys for built-in kinds, <c>x-kubernetes-list-type</c> for custom
+/// resources; other lists are atomic, owned whole.
 /// </summary>
-public sealed class FieldSet
+public sealed partial class FieldSet
 {
-    private readonly SortedDictionary<string, FieldSet> _children = new(StringComparer.Ordinal);
+    /// <summary>The children in ordinal order of their path elements (a sorted list: most nodes have a handful).</summary>
+    private readonly List<KeyValuePair<string, FieldSet>> _children = [];
 
-    public bool IsEmpty => _children.Count == 0;
+    /// <summary>Whether the path that leads here is itself in the set.</summary>
+    private bool _member;
 
-    /// <summary>What an object's fields are, as a manager that wrote it owns them (identity, status and bookkeeping left out).</summary>
-    public static FieldSet Of(JsonObject obj, PatchSchema schema, bool status)
+    private int IndexOf(string element)
     {
-        var set = new FieldSet();
-        foreach (var (name, value) in obj)
+        int low = 0, high = _children.Count - 1;
+        while (low <= high)
         {
-            if (name is "apiVersion" or "kind" || (name == "status") != status)
+            var middle = (low + high) >>> 1;
+            var order = string.CompareOrdinal(_children[middle].Key, element);
+            if (order == 0)
             {
-                continue;
+                return middle;
             }
 
-            if (name == "metadata")
+            if (order < 0)
             {
-                if (value is JsonObject metadata)
-                {
-                    var tracked = new FieldSet();
-                    foreach (var field in (string[])["labels", "annotations", "finalizers", "ownerReferences"])
-                    {
-                        if (metadata[field] is { } child)
-                        {
-                            tracked._children["f:" + field] = OfValue(child, schema.Field("metadata").Schema.Field(field));
-                        }
-                    }
-
-                    if (!tracked.IsEmpty)
-                    {
-                        set._children["f:metadata"] = tracked;
-                    }
-                }
-
-                continue;
+                low = middle + 1;
             }
-
-            set._children["f:" + name] = OfValue(value, schema.Field(name));
+            else
+            {
+                high = middle - 1;
+            }
         }
 
-        return set;
+        return ~low;
     }
 
-    private static FieldSet OfValue(JsonNode? value, PatchField field)
+    private FieldSet? Child(string element) => IndexOf(element) is var i and >= 0 ? _children[i].Value : null;
+
+    private FieldSet GetOrAddChild(string element)
     {
-        var set = new FieldSet();
-        switch (value)
+        var i = IndexOf(element);
+        if (i >= 0)
         {
-            case JsonObject obj when !field.ReplacesMap:
-                foreach (var (name, child) in obj)
-                {
-                    set._children["f:" + name] = OfValue(child, field.Schema.Field(name));
-                }
-
-                break;
-            case JsonArray array when field.MergesList && field.MergeKey is { } key:
-                foreach (var item in array.OfType<JsonObject>())
-                {
-                    var itemSet = new FieldSet();
-                    itemSet._children["."] = new FieldSet();
-                    foreach (var (name, child) in item)
-                    {
-                        itemSet._children["f:" + name] = OfValue(child, field.Schema.Field(name));
-                    }
-
-                    set._children[ItemKey(key, item[key])] = itemSet;
-                }
-
-                break;
-            case JsonArray array when field.MergesList:
-                foreach (var item in array)
-                {
-                    set._children["v:" + (item?.ToJsonString() ?? "null")] = new FieldSet();
-                }
-
-                break;
+            return _children[i].Value;
         }
 
-        return set;
+        var child = new FieldSet();
+        _children.Insert(~i, KeyValuePair.Create(element, child));
+        return child;
     }
 
-    internal static string ItemKey(string key, JsonNode? value) => "k:" + new JsonObject { [key] = value?.DeepClone() }.ToJsonString();
-
-    /// <summary>Every path to a leaf (a field owned as a value, or a keyed item's <c>.</c>).</summary>
-    public List<string[]> Leaves()
+    private void RemoveChild(string element)
     {
-        var leaves = new List<string[]>();
-        Collect([], leaves);
-        return leaves;
+        if (IndexOf(element) is var i and >= 0)
+        {
+            _children.RemoveAt(i);
+        }
     }
 
-    private void Collect(List<string> prefix, List<string[]> leaves)
+    /// <summary>No member anywhere below.</summary>
+    public bool IsEmpty => !_member && _children.Count == 0;
+
+    /// <summary>Every member path.</summary>
+    public List<string[]> Members()
+    {
+        var members = new List<string[]>();
+        Collect([], members);
+        return members;
+    }
+
+    private void Collect(List<string> prefix, List<string[]> members)
     {
         foreach (var (element, child) in _children)
         {
             prefix.Add(element);
-            if (child.IsEmpty)
+            if (child._member)
             {
-                leaves.Add([.. prefix]);
-            }
-            else
-            {
-                child.Collect(prefix, leaves);
+                members.Add([.. prefix]);
             }
 
+            child.Collect(prefix, members);
             prefix.RemoveAt(prefix.Count - 1);
         }
     }
 
-    public bool Contains(string[] path)
+    private FieldSet? Node(string[] path)
+    {
+        FieldSet? node = this;
+        foreach (var element in path)
+        {
+            node = node.Child(element);
+            if (node is null)
+            {
+                return null;
+            }
+        }
+
+        return node;
+    }
+
+    /// <summary>Whether the path is a member.</summary>
+    public bool Has(string[] path) => path.Length > 0 && Node(path) is { _member: true };
+
+    /// <summary>Whether the path or anything below it is a member.</summary>
+    public bool HasAtOrUnder(string[] path) => Node(path) is { } node && (node._member || node._children.Count > 0);
+
+    public void Insert(IReadOnlyList<string> path)
     {
         var node = this;
         foreach (var element in path)
         {
-            if (!node._children.TryGetValue(element, out node))
-            {
-                return false;
-            }
+            node = node.GetOrAddChild(element);
         }
 
-        return true;
+        node._member = path.Count > 0;
     }
 
-    public void Add(string[] path)
+    /// <summary>Adds every member of <paramref name="other"/> (a union, walking both trees).</summary>
+    public void InsertAll(FieldSet other)
     {
-        var node = this;
-        foreach (var element in path)
+        foreach (var (element, theirs) in other._children)
         {
-            if (!node._children.TryGetValue(element, out var child))
-            {
-                node._children[element] = child = new FieldSet();
-            }
-
-            node = child;
+            var mine = GetOrAddChild(element);
+            mine._member |= theirs._member;
+            mine.InsertAll(theirs);
         }
     }
 
-    /// <summary>Removes a path and every path below it; parents left empty go too.</summary>
-    public void Remove(string[] path)
+    /// <summary>Takes one path out of the set (what is below it stays); nodes left with nothing go.</summary>
+    public void Delete(string[] path) => Delete(path, 0);
+
+    private bool Delete(string[] path, int depth)
     {
-        if (path.Length == 0)
+        if (depth == path.Length)
         {
-            return;
+            _member = false;
+        }
+        else if (Child(path[depth]) is { } child && child.Delete(path, depth + 1))
+        {
+            RemoveChild(path[depth]);
         }
 
-        if (path.Length == 1)
-        {
-            _children.Remove(path[0]);
-            return;
-        }
+        return IsEmpty;
+    }
 
-        if (_children.TryGetValue(path[0], out var child))
+    /// <summary>Takes every member of <paramref name="other"/> out (a difference, walking both trees).</summary>
+    public void DeleteAll(FieldSet other)
+    {
+        foreach (var (element, theirs) in other._children)
         {
-            child.Remove(path[1..]);
-            if (child.IsEmpty)
+            if (Child(element) is not { } mine)
             {
-                _children.Remove(path[0]);
+                continue;
+            }
+
+            if (theirs._member)
+            {
+                mine._member = false;
+            }
+
+            mine.DeleteAll(theirs);
+            if (mine.IsEmpty)
+            {
+                RemoveChild(element);
             }
         }
     }
 
+    /// <summary>The same members (what decides whether a manager's entry changed).</summary>
+    public bool SetEquals(FieldSet other) =>
+        _member == other._member && _children.Count == other._children.Count
+        && _children.Select((c, i) => c.Key == other._children[i].Key && c.Value.SetEquals(other._children[i].Value)).All(same => same);
+
+    public FieldSet Clone()
+    {
+        var copy = new FieldSet { _member = _member };
+        foreach (var (element, child) in _children)
+        {
+            copy._children.Add(KeyValuePair.Create(element, child.Clone()));
+        }
+
+        return copy;
+    }
+
+    /// <summary>The <c>fieldsV1</c> JSON: a member with nothing below is <c>{}</c>, one with children also holds <c>"."</c>.</summary>
     public JsonObject ToJson()
     {
         var json = new JsonObject();
         foreach (var (element, child) in _children)
         {
-            json[element] = child.ToJson();
+            var value = child.ToJson();
+            if (child._member && child._children.Count > 0)
+            {
+                value.Insert(0, ".", new JsonObject());
+            }
+
+            json[element] = value;
         }
 
         return json;
@@ -189,101 +214,25 @@ public sealed class FieldSet
         var set = new FieldSet();
         if (json is JsonObject obj)
         {
-            foreach (var (element, child) in obj)
-            {
-                set._children[element] = FromJson(child);
-            }
+            Read(set, obj);
         }
 
         return set;
     }
 
-    /// <summary>The value at a path in an object: a field, a keyed item, or a set member (the member itself); null when absent.</summary>
-    public static bool TryFind(JsonNode? root, string[] path, out JsonNode? value)
+    private static void Read(FieldSet node, JsonObject obj)
     {
-        value = root;
-        foreach (var element in path)
+        foreach (var (element, value) in obj)
         {
             if (element == ".")
             {
                 continue;
             }
 
-            switch (element[0], value)
-            {
-                case ('f', JsonObject obj) when obj.TryGetPropertyValue(element[2..], out var field):
-                    value = field;
-                    break;
-                case ('k', JsonArray array):
-                    var key = JsonNode.Parse(element[2..])!.AsObject().Single();
-                    value = array.OfType<JsonObject>().FirstOrDefault(i => JsonNode.DeepEquals(i[key.Key], key.Value));
-                    if (value is null)
-                    {
-                        return false;
-                    }
-
-                    break;
-                case ('v', JsonArray array):
-                    var member = JsonNode.Parse(element[2..]);
-                    value = array.FirstOrDefault(i => JsonNode.DeepEquals(i, member));
-                    if (value is null && member is not null)
-                    {
-                        return false;
-                    }
-
-                    break;
-                default:
-                    return false;
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>Removes what a path names from an object (a field, a keyed item, a set member).</summary>
-    public static void RemoveFrom(JsonNode? root, string[] path)
-    {
-        var elements = path[^1] == "." ? path[..^1] : path;
-        if (elements.Length == 0 || !TryFind(root, elements[..^1], out var parent))
-        {
-            return;
-        }
-
-        var last = elements[^1];
-        switch (last[0], parent)
-        {
-            case ('f', JsonObject obj):
-                obj.Remove(last[2..]);
-                break;
-            case ('k' or 'v', JsonArray array) when TryFind(array, [last], out var item) && item is not null:
-                array.Remove(item);
-                break;
+            var child = node.GetOrAddChild(element);
+            var inner = value as JsonObject ?? [];
+            child._member = inner.Count == 0 || inner.ContainsKey(".");
+            Read(child, inner);
         }
     }
-
-    /// <summary>The path as kube prints it in conflicts: <c>.spec.replicas</c>, <c>.spec.containers[name="web"].image</c>.</summary>
-    public static string Print(string[] path)
-    {
-        var text = new System.Text.StringBuilder();
-        foreach (var element in path)
-        {
-            switch (element[0])
-            {
-                case 'f':
-                    text.Append('.').Append(element[2..]);
-                    break;
-                case 'k':
-                    var key = JsonNode.Parse(element[2..])!.AsObject().Single();
-                    text.Append('[').Append(key.Key).Append('=').Append(key.Value?.ToJsonString(JsonOptions)).Append(']');
-                    break;
-                case 'v':
-                    text.Append("[=").Append(element[2..]).Append(']');
-                    break;
-            }
-        }
-
-        return text.ToString();
-    }
-
-    private static readonly JsonSerializerOptions JsonOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 }

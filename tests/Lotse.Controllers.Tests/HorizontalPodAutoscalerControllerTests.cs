@@ -33,8 +33,11 @@ public sealed class HorizontalPodAutoscalerControllerTests(ControllersFixture fi
         {
             // Below minReplicas: scaled up to 3 (not on metrics).
             await EventuallyAsync(async () => (await _client.AppsV1.ReadNamespacedDeploymentAsync("web", "hpa")).Spec.Replicas == 3, "the deployment is scaled to minReplicas");
-            var events = await _client.CoreV1.ListNamespacedEventAsync("hpa", fieldSelector: "involvedObject.name=web-hpa");
-            Assert.Contains(events.Items, e => e.Reason == "SuccessfulRescale" && e.Message == "New size: 3; reason: Current number of replicas below Spec.MinReplicas");
+            // The event is posted in the background, a moment after the scale.
+            await EventuallyAsync(
+                async () => (await _client.CoreV1.ListNamespacedEventAsync("hpa", fieldSelector: "involvedObject.name=web-hpa")).Items
+                    .Any(e => e.Reason == "SuccessfulRescale" && e.Message == "New size: 3; reason: Current number of replicas below Spec.MinReplicas"),
+                "the rescale event is recorded");
 
             // Within bounds, metrics are needed: without the metrics API the HPA says so and changes nothing.
             await EventuallyAsync(async () => Condition(await Read("web-hpa"), "ScalingActive")?.Reason == "FailedGetResourceMetric", "the HPA reports the missing metrics");
@@ -43,6 +46,7 @@ public sealed class HorizontalPodAutoscalerControllerTests(ControllersFixture fi
             Assert.Contains("unable to fetch metrics from resource metrics API", Condition(hpa, "ScalingActive")!.Message, StringComparison.Ordinal);
             Assert.Equal(3, (await _client.AppsV1.ReadNamespacedDeploymentAsync("web", "hpa")).Spec.Replicas);
 
+            await EventuallyAsync(async () => Condition(await Read("lost-hpa"), "AbleToScale") is not null, "the HPA without a target reports it");
             var lost = Condition(await Read("lost-hpa"), "AbleToScale");
             Assert.Equal(("False", "FailedGetScale"), (lost!.Status, lost.Reason));
             Assert.Contains("deployments.apps \"missing\" not found", lost.Message, StringComparison.Ordinal);

@@ -126,7 +126,7 @@ public static class ListTypes
             return;
         }
 
-        var rendered = "[]string{" + string.Join(", ", keys.Select(k => GoQuote(k?.ToString() ?? string.Empty))) + "}";
+        var rendered = "[]string{" + string.Join(", ", keys.Select(k => GoSyntax.Quote(k?.ToString() ?? string.Empty))) + "}";
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var key in keys.Select(k => k is JsonValue v && v.TryGetValue<string>(out var s) ? s : k?.ToJsonString() ?? "null"))
         {
@@ -310,7 +310,7 @@ public static class ListTypes
     /// <summary>A value's identity for uniqueness: its JSON with object keys in order (so key order does not matter).</summary>
     private static string Identity(JsonNode? value) => value switch
     {
-        JsonObject obj => "{" + string.Join(",", obj.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => GoQuote(kv.Key) + ":" + Identity(kv.Value))) + "}",
+        JsonObject obj => "{" + string.Join(",", obj.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => GoSyntax.Quote(kv.Key) + ":" + Identity(kv.Value))) + "}",
         JsonArray array => "[" + string.Join(",", array.Select(Identity)) + "]",
         null => "null",
         _ => value.ToJsonString(),
@@ -323,39 +323,10 @@ public static class ListTypes
     internal static string GoValue(JsonNode? value) => value switch
     {
         null => "\"null\"",
-        JsonObject or JsonArray => GoSyntax(value),
-        JsonValue v when v.GetValueKind() == JsonValueKind.String => GoQuote(v.GetValue<string>()),
+        JsonObject or JsonArray => GoSyntax.Of(value),
+        JsonValue v when v.GetValueKind() == JsonValueKind.String => GoSyntax.Quote(v.GetValue<string>()),
         _ => value.ToJsonString(),
     };
-
-    private static string GoSyntax(JsonNode? value) => value switch
-    {
-        null => "interface {}(nil)",
-        JsonObject obj => "map[string]interface {}{" + string.Join(", ", obj.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => GoQuote(kv.Key) + ":" + GoSyntax(kv.Value))) + "}",
-        JsonArray array => "[]interface {}{" + string.Join(", ", array.Select(GoSyntax)) + "}",
-        JsonValue v when v.GetValueKind() == JsonValueKind.String => GoQuote(v.GetValue<string>()),
-        _ => value.ToJsonString(),
-    };
-
-    private static string GoQuote(string text)
-    {
-        var quoted = new StringBuilder("\"");
-        foreach (var c in text)
-        {
-            quoted.Append(c switch
-            {
-                '"' => "\\\"",
-                '\\' => "\\\\",
-                '\n' => "\\n",
-                '\t' => "\\t",
-                '\r' => "\\r",
-                _ when char.IsControl(c) => $"\\x{(int)c:x2}",
-                _ => c.ToString(),
-            });
-        }
-
-        return quoted.Append('"').ToString();
-    }
 
     private static string? Str(JsonObject schema, string name) => schema[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 

@@ -203,33 +203,13 @@ public sealed class CompiledRule
     private string GoValue(JsonObject rule)
     {
         var text = new StringBuilder("apiextensions.ValidationRule{");
-        text.Append("Rule:").Append(GoQuote(Rule));
-        text.Append(", Message:").Append(GoQuote(Message));
-        text.Append(", MessageExpression:").Append(GoQuote(MessageExpression));
+        text.Append("Rule:").Append(GoSyntax.Quote(Rule));
+        text.Append(", Message:").Append(GoSyntax.Quote(Message));
+        text.Append(", MessageExpression:").Append(GoSyntax.Quote(MessageExpression));
         text.Append(", Reason:(*apiextensions.FieldValueErrorReason)(").Append(Reason is null ? "nil" : "0xc000010000").Append(')');
-        text.Append(", FieldPath:").Append(GoQuote(FieldPath));
+        text.Append(", FieldPath:").Append(GoSyntax.Quote(FieldPath));
         text.Append(", OptionalOldSelf:(*bool)(").Append(rule["optionalOldSelf"] is null ? "nil" : "0xc000010008").Append(")}");
         return text.ToString();
-    }
-
-    private static string GoQuote(string value)
-    {
-        var quoted = new StringBuilder("\"");
-        foreach (var c in value)
-        {
-            quoted.Append(c switch
-            {
-                '"' => "\\\"",
-                '\\' => "\\\\",
-                '\n' => "\\n",
-                '\t' => "\\t",
-                '\r' => "\\r",
-                _ when char.IsControl(c) => $"\\x{(int)c:x2}",
-                _ => c.ToString(),
-            });
-        }
-
-        return quoted.Append('"').ToString();
     }
 
     private static string? Text(JsonObject rule, string name) => rule[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;

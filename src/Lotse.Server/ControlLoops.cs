@@ -64,7 +64,7 @@ internal sealed partial class ControlLoops : IAsyncDisposable
     /// </summary>
     public static async Task<ControlLoops> StartAsync(string server, ClusterPki pki, ServerOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
-        var client = LoopbackClient.Create(server, pki, "system:kube-controller-manager", []);
+        var client = LoopbackClient.Create(server, pki, "system:kube-controller-manager", [], "kube-controller-manager");
         var loops = new ControlLoops(client, pki, options, loggerFactory);
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         loops._running = loops.RunAsync(ready, loops._stop.Token);

@@ -22,7 +22,7 @@ internal static class LocalAgent
             Kubelet = node with { KubeletVersion = ApiServer.VersionInfo.GitVersion },
             Serving = new Agent.Kubelet.KubeletServing(servingCertificate, servingKey, pki.ClientCaPem),
         };
-        var client = LoopbackClient.Create(server, pki, $"system:node:{agentOptions.Kubelet.NodeName}", ["system:nodes"]);
+        var client = LoopbackClient.Create(server, pki, $"system:node:{agentOptions.Kubelet.NodeName}", ["system:nodes"], "kubelet");
         var agent = new NodeAgent(client, agentOptions, loggerFactory);
         try
         {

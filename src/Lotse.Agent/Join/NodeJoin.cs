@@ -11,8 +11,10 @@ public sealed record NodeCredentials(string CaPem, string CertificatePem, string
     /// <summary>Why the server could not be asked, when these are the node's saved credentials used without it.</summary>
     public string? Unreachable { get; init; }
 
-    public KubernetesClientConfiguration ClientConfiguration(string server) => new()
+    /// <param name="userAgent">The client's User-Agent, whose program name kube takes as the field manager of its writes.</param>
+    public KubernetesClientConfiguration ClientConfiguration(string server, string? userAgent = null) => new()
     {
+        UserAgent = userAgent,
         Host = server,
         ClientCertificateData = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(CertificatePem)),
         ClientCertificateKeyData = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(KeyPem)),

@@ -14,6 +14,12 @@ public static class VersionInfo
 
     public static string GitVersion => $"{KubernetesVersion}+lotse";
 
+    /// <summary>kube's User-Agent for a component (<c>kubelet/v1.33.0+lotse (linux/amd64)</c>): its program name is the field manager of its writes.</summary>
+    public static string UserAgent(string component) => $"{component}/{GitVersion} ({Platform})";
+
+    /// <summary>Go's GOOS/GOARCH of this build, as <c>/version</c> and User-Agents name it.</summary>
+    public static string Platform => $"linux/{(System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.Arm64 ? "arm64" : "amd64")}";
+
     public static JsonObject ToJson() => new()
     {
         ["major"] = Major,
@@ -28,7 +34,7 @@ public static class VersionInfo
         ["buildDate"] = ThisAssembly.BuildDate,
         ["goVersion"] = $"dotnet{Environment.Version}",
         ["compiler"] = "dotnet",
-        ["platform"] = $"linux/{(System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.Arm64 ? "arm64" : "amd64")}",
+        ["platform"] = Platform,
     };
 
     private static class ThisAssembly

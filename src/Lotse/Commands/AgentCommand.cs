@@ -108,7 +108,7 @@ internal static class AgentCommand
         }
 
         options = options with { Serving = credentials.Serving };
-        using var client = new Kubernetes(credentials.ClientConfiguration(server.TrimEnd('/'), $"kubelet/{VersionInfo.GitVersion} (linux/amd64)"));
+        using var client = new Kubernetes(credentials.ClientConfiguration(server.TrimEnd('/'), VersionInfo.UserAgent("kubelet")));
         await using var agent = new NodeAgent(client, options, loggerFactory);
         try
         {
